@@ -1,0 +1,104 @@
+"""Settings classes of kimdb.
+
+Everything a deployment changes comes from a ``KIMDB_*`` environment variable (README.md,
+"Configuration"). ``create_app`` picks the class named by ``KIMDB_CONFIG`` (``production`` by
+default, ``development`` for ``make demo``, ``testing`` for the test suite).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    """Return the environment variable ``KIMDB_<name>`` or ``default``."""
+    return os.environ.get(f"KIMDB_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    """Return ``KIMDB_<name>`` as an int; raise ValueError naming the variable if malformed."""
+    raw = _env(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"KIMDB_{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    """Return ``KIMDB_<name>`` read as a boolean (1/true/yes/on)."""
+    raw = _env(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production defaults: secure cookies, secrets required from the environment.
+
+    The values are read from the environment when an instance is made (in ``create_app``), so a
+    process can change ``KIMDB_*`` variables before it builds an app.
+    """
+
+    REQUIRED = ("SECRET_KEY", "ENCRYPTION_KEY")
+    secure_cookies_default = True
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.SQLALCHEMY_DATABASE_URI = _env(
+            "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'kimdb.sqlite3'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Base64 (urlsafe) 32-byte AES-256-GCM key; never stored in the database.
+        self.ENCRYPTION_KEY = _env("ENCRYPTION_KEY")
+        self.STORAGE_DIR = _env("STORAGE_DIR", str(BASE_DIR / "instance" / "storage"))
+        self.MAX_UPLOAD_MB = _env_int("MAX_UPLOAD_MB", 10)
+        # Request body limit: the scan plus room for the other form fields.
+        self.MAX_CONTENT_LENGTH = (self.MAX_UPLOAD_MB + 1) * 1024 * 1024
+        self.INACTIVITY_DAYS = _env_int("INACTIVITY_DAYS", 30)
+        self.CONSENT_FORMS_DIR = _env("CONSENT_FORMS_DIR", str(BASE_DIR / "consent_forms"))
+
+        self.BABEL_DEFAULT_LOCALE = "de"
+        self.BABEL_DEFAULT_TIMEZONE = _env("TIMEZONE", "Europe/Berlin")
+        self.BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "kimdb" / "translations")
+        self.LANGUAGES = ("de", "en")
+
+        secure = _env_bool("SECURE_COOKIES", self.secure_cookies_default)
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_NAME = "kimdb_session"
+        self.PERMANENT_SESSION_LIFETIME = _env_int("SESSION_MINUTES", 480) * 60
+
+        self.WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
+        self.RATELIMIT_HEADERS_ENABLED = True
+
+
+class DevelopmentConfig(Config):
+    """``make demo``: plain http on 127.0.0.1, so cookies are not marked secure by default."""
+
+    secure_cookies_default = False
+
+
+class TestingConfig(DevelopmentConfig):
+    """The test suite: database from ``KIMDB_DATABASE_URL``, throw-away keys and storage."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.RATELIMIT_ENABLED = False
+
+
+CONFIGS = {
+    "production": Config,
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+}

@@ -1,0 +1,77 @@
+"""Login, logout and the choice of UI language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+
+from kimdb.auth import service
+from kimdb.auth.forms import LanguageForm, LoginForm
+from kimdb.extensions import limiter, login_manager
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Bitte melden Sie sich an.")
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+login_manager.user_loader(service.load_user)
+
+
+def _safe_next(target: str | None) -> str:
+    """Return ``target`` if it is a path on this site, else the start page."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("caseload.start")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def login():
+    """Show the login form; log in on valid credentials (no hint whether the user exists)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("caseload.start"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = service.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            session.clear()
+            login_user(user)
+            session.permanent = True
+            return redirect(_safe_next(form.next.data))
+        form.password.errors.append(_l("Benutzername oder Passwort ist falsch."))
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End the session."""
+    logout_user()
+    session.clear()
+    flash(_l("Sie sind abgemeldet."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    """Remember the chosen UI language in the session."""
+    form = LanguageForm()
+    if form.validate_on_submit() and form.locale.data in current_app.config["LANGUAGES"]:
+        session["locale"] = form.locale.data
+    return redirect(_safe_next(request.referrer and urlsplit(request.referrer).path))

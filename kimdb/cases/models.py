@@ -1,0 +1,250 @@
+"""Cases and what is recorded in them: classification history, stages, needs, goals,
+consultations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kimdb.auth.models import User
+from kimdb.cases.rules import CaseFacts, CaseKind, ClosureReason, Stage
+from kimdb.clients.models import Client
+from kimdb.crypto import EncryptedText
+from kimdb.extensions import db
+from kimdb.timeutil import local_date
+
+
+def _enum(cls, name: str, length: int = 30) -> Enum:
+    """A portable enum column type: VARCHAR with a CHECK constraint on both databases."""
+    return Enum(cls, native_enum=False, length=length, create_constraint=True,
+                values_callable=lambda e: [m.value for m in e], name=name)
+
+
+class LifeArea(StrEnum):
+    """Handlungsfelder / Lebenslagen (DESIGN.md §2)."""
+
+    RESIDENCE_LAW = "residence_law"
+    ORIENTATION = "orientation"
+    LANGUAGE = "language"
+    EDUCATION = "education"
+    WORK = "work"
+    HOUSING = "housing"
+    HEALTH = "health"
+    FINANCES = "finances"
+    FAMILY = "family"
+    PARTICIPATION = "participation"
+
+
+class LegalDomain(StrEnum):
+    """Rechtskreise and programmes (DESIGN.md §2)."""
+
+    SGB_II = "sgb_ii"
+    SGB_III = "sgb_iii"
+    SGB_VIII = "sgb_viii"
+    SGB_XII = "sgb_xii"
+    ASYLBLG = "asylblg"
+    AUFENTHG = "aufenthg"
+    STAG = "stag"
+    MBE = "mbe"
+    JMD = "jmd"
+
+
+class GoalStatus(StrEnum):
+    """Where an agreed goal stands."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    ACHIEVED = "achieved"
+    PARTLY = "partly"
+    NOT_ACHIEVED = "not_achieved"
+    DROPPED = "dropped"
+
+
+class ConsultationMode(StrEnum):
+    """How a consultation took place."""
+
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    VIDEO = "video"
+    OUTREACH = "outreach"  # aufsuchend
+
+
+class Case(db.Model):
+    """The counselling of one client by one case manager (a Fall).
+
+    ``last_activity_on`` and ``last_consultation_on`` are kept up to date by the service layer
+    so that caseload lists need no aggregate over all consultations.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(
+            "(stage = 'closed') = (closed_on IS NOT NULL AND closure_reason IS NOT NULL)",
+            name="closed_has_date_and_reason",
+        ),
+        Index("ix_cases_owner_stage", "owner_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind, "case_kind"))
+    stage: Mapped[Stage] = mapped_column(_enum(Stage, "stage"))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    closure_reason: Mapped[ClosureReason | None] = mapped_column(
+        _enum(ClosureReason, "closure_reason")
+    )
+    closure_text: Mapped[str | None] = mapped_column(EncryptedText)
+    last_activity_on: Mapped[dt.date] = mapped_column(Date)
+    last_consultation_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    client: Mapped[Client] = relationship()
+    owner: Mapped[User] = relationship()
+    needs: Mapped[list[Need]] = relationship(back_populates="case", order_by="Need.id")
+    goals: Mapped[list[Goal]] = relationship(back_populates="case", order_by="Goal.id")
+    consultations: Mapped[list[Consultation]] = relationship(
+        back_populates="case", order_by="(Consultation.held_on.desc(), Consultation.id.desc())"
+    )
+    stage_changes: Mapped[list[StageChange]] = relationship(
+        back_populates="case", order_by="StageChange.id"
+    )
+    classification_changes: Mapped[list[ClassificationChange]] = relationship(
+        back_populates="case", order_by="ClassificationChange.id"
+    )
+
+    @property
+    def number(self) -> str:
+        """The case number shown to users: year opened and id, e.g. ``2026-000123``."""
+        return f"{self.opened_on.year}-{self.id:06d}"
+
+    @property
+    def is_open(self) -> bool:
+        """True until the case is closed (R5: open cases count towards the caseload)."""
+        return self.stage is not Stage.CLOSED
+
+    def facts(self) -> CaseFacts:
+        """Return what the rules need to know of this case (loads needs, goals, consultations)."""
+        return CaseFacts(
+            kind=self.kind,
+            stage=self.stage,
+            needs=len(self.needs),
+            focus_needs=sum(1 for n in self.needs if n.in_focus),
+            agreed_goals=sum(1 for g in self.goals if g.agreed_on is not None),
+            consultations=len(self.consultations),
+            opened_on=self.opened_on,
+        )
+
+
+class ClassificationChange(db.Model):
+    """One classification of a case: the first one on opening, then every change (R3)."""
+
+    __tablename__ = "classification_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_kind: Mapped[CaseKind | None] = mapped_column(_enum(CaseKind, "from_kind"))
+    to_kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind, "to_kind"))
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="classification_changes")
+    changed_by: Mapped[User] = relationship()
+
+
+class StageChange(db.Model):
+    """One stage transition of a case, with who made it and when (R4)."""
+
+    __tablename__ = "stage_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage, "from_stage"))
+    to_stage: Mapped[Stage] = mapped_column(_enum(Stage, "to_stage"))
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="stage_changes")
+    changed_by: Mapped[User] = relationship()
+
+
+class Need(db.Model):
+    """A need (Bedarf) in a life area, possibly in a legal domain; ``in_focus`` for R3."""
+
+    __tablename__ = "needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    life_area: Mapped[LifeArea] = mapped_column(_enum(LifeArea, "life_area"))
+    legal_domain: Mapped[LegalDomain | None] = mapped_column(_enum(LegalDomain, "legal_domain"))
+    description: Mapped[str] = mapped_column(EncryptedText)
+    in_focus: Mapped[bool] = mapped_column(default=False)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="needs")
+
+
+class Goal(db.Model):
+    """A goal of the plan (Zielvereinbarung); agreed when ``agreed_on`` is set."""
+
+    __tablename__ = "goals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    agreed_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[GoalStatus] = mapped_column(_enum(GoalStatus, "goal_status"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="goals")
+
+
+class Consultation(db.Model):
+    """One counselling session (Beratungsgespräch). ``entered_at`` is set by kimdb (R6)."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (
+        CheckConstraint("duration_minutes BETWEEN 1 AND 600", name="duration_range"),
+        Index("ix_consultations_case_held", "case_id", "held_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[ConsultationMode] = mapped_column(_enum(ConsultationMode, "consultation_mode"))
+    interpreter_used: Mapped[bool] = mapped_column(default=False)
+    interpreter_language: Mapped[str | None] = mapped_column(String(8))
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[str | None] = mapped_column(EncryptedText)
+
+    case: Mapped[Case] = relationship(back_populates="consultations")
+    entered_by: Mapped[User] = relationship()
+
+    @property
+    def entry_lag_days(self) -> int:
+        """Days between the day held and the day entered (R6: should be 0)."""
+        return max(0, (local_date(self.entered_at) - self.held_on).days)
+
+

@@ -1,0 +1,258 @@
+"""Use cases of a case: open, classify, move through stages, record needs, goals and
+consultations. Each function is one transaction; rule violations raise before any write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from kimdb.auth import policy
+from kimdb.auth.models import User
+from kimdb.cases import rules
+from kimdb.cases.models import (
+    Case,
+    ClassificationChange,
+    Consultation,
+    ConsultationMode,
+    Goal,
+    GoalStatus,
+    LegalDomain,
+    LifeArea,
+    Need,
+    StageChange,
+)
+from kimdb.cases.rules import CaseKind, ClosureReason, Stage
+from kimdb.clients.models import Client
+from kimdb.extensions import db, transaction
+from kimdb.rules import RuleViolation
+from kimdb.timeutil import now, today
+
+
+class NotAllowed(RuleViolation):
+    """The user may not do this (R8); views answer 403."""
+
+
+def get_case(user: User, case_id: int) -> Case | None:
+    """Return case ``case_id`` with what its page shows, if ``user`` may see it, else None."""
+    return db.session.scalar(
+        select(Case)
+        .where(Case.id == case_id, policy.case_visible(user))
+        .options(
+            selectinload(Case.needs),
+            selectinload(Case.goals),
+            selectinload(Case.consultations),
+            selectinload(Case.stage_changes),
+            selectinload(Case.classification_changes),
+        )
+    )
+
+
+def cases_of_client(user: User, client_id: int) -> list[Case]:
+    """Return the cases of client ``client_id`` that ``user`` may see, newest first."""
+    return list(db.session.scalars(
+        select(Case)
+        .where(Case.client_id == client_id, policy.case_visible(user))
+        .order_by(Case.opened_on.desc(), Case.id.desc())
+    ))
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One line of a case's history: when, what (German text), by whom."""
+
+    at: dt.datetime
+    text: str
+    by: str
+
+
+def case_history(case: Case) -> list[HistoryItem]:
+    """Return the classification and stage changes of ``case``, oldest first (R3, R4)."""
+    from kimdb import labels
+
+    items = [
+        HistoryItem(
+            at=c.changed_at,
+            text=(_l("Eingestuft als %(kind)s", kind=labels.CASE_KIND[c.to_kind])
+                  if c.from_kind is None else
+                  _l("Einstufung geändert: %(old)s → %(new)s (%(reason)s)",
+                     old=labels.CASE_KIND[c.from_kind], new=labels.CASE_KIND[c.to_kind],
+                     reason=c.reason or "")),
+            by=c.changed_by.display_name,
+        )
+        for c in case.classification_changes
+    ]
+    items += [
+        HistoryItem(
+            at=s.changed_at,
+            text=(_l("Phase: %(stage)s", stage=labels.STAGE[s.to_stage]) if s.from_stage is None
+                  else _l("Phase: %(old)s → %(new)s", old=labels.STAGE[s.from_stage],
+                          new=labels.STAGE[s.to_stage])),
+            by=s.changed_by.display_name,
+        )
+        for s in case.stage_changes
+    ]
+    return sorted(items, key=lambda i: i.at)
+
+
+def _touch(case: Case, day: dt.date) -> None:
+    """Move the case's last activity forward to ``day`` (never back)."""
+    if case.last_activity_on is None or day > case.last_activity_on:
+        case.last_activity_on = day
+
+
+def open_case(client: Client, kind: CaseKind, by: User) -> Case:
+    """Open a case of ``kind`` for ``client``, owned by ``by``; return it.
+
+    The first classification and the intake stage are recorded as history (R3, R4).
+    Raises NotAllowed unless ``by`` works on cases.
+    """
+    if not policy.works_on_cases(by):
+        raise NotAllowed("only case managers open cases")
+    moment, day = now(), today()
+    with transaction() as session:
+        case = Case(
+            client_id=client.id,
+            owner_id=by.id,
+            organisation_id=by.organisation_id,
+            kind=kind,
+            stage=Stage.INTAKE,
+            opened_on=day,
+            last_activity_on=day,
+        )
+        case.classification_changes.append(
+            ClassificationChange(to_kind=kind, changed_by_id=by.id, changed_at=moment)
+        )
+        case.stage_changes.append(
+            StageChange(to_stage=Stage.INTAKE, changed_by_id=by.id, changed_at=moment)
+        )
+        session.add(case)
+    return case
+
+
+def change_stage(case: Case, target: Stage, by: User) -> None:
+    """Move ``case`` to ``target`` after the rules allow it; raise TransitionRefused if not (R4)."""
+    rules.check_transition(case.facts(), target)
+    with transaction():
+        case.stage_changes.append(
+            StageChange(from_stage=case.stage, to_stage=target, changed_by_id=by.id,
+                        changed_at=now())
+        )
+        case.stage = target
+        _touch(case, today())
+
+
+def close_case(
+    case: Case, closed_on: dt.date | None, reason: ClosureReason | None, reason_text: str,
+    by: User,
+) -> None:
+    """Close ``case`` on ``closed_on`` for ``reason``; raise ClosureRefused if not allowed (R3, R4)."""
+    rules.check_closure(case.facts(), closed_on, reason, reason_text, today())
+    with transaction():
+        case.stage_changes.append(
+            StageChange(from_stage=case.stage, to_stage=Stage.CLOSED, changed_by_id=by.id,
+                        changed_at=now())
+        )
+        case.stage = Stage.CLOSED
+        case.closed_on = closed_on
+        case.closure_reason = reason
+        case.closure_text = reason_text.strip() or None
+        _touch(case, today())
+
+
+def reclassify(case: Case, new_kind: CaseKind, reason: str, by: User) -> None:
+    """Change the classification of ``case`` to ``new_kind`` with ``reason`` (R3).
+
+    The stage follows ``rules.stage_after_reclassification``; both changes are kept as history.
+    Raises ReclassificationRefused.
+    """
+    facts = case.facts()
+    rules.check_reclassification(facts, new_kind, reason)
+    new_stage = rules.stage_after_reclassification(facts, new_kind)
+    moment = now()
+    with transaction():
+        case.classification_changes.append(
+            ClassificationChange(from_kind=case.kind, to_kind=new_kind, reason=reason.strip(),
+                                 changed_by_id=by.id, changed_at=moment)
+        )
+        if new_stage is not case.stage:
+            case.stage_changes.append(
+                StageChange(from_stage=case.stage, to_stage=new_stage, changed_by_id=by.id,
+                            changed_at=moment)
+            )
+            case.stage = new_stage
+        case.kind = new_kind
+        _touch(case, today())
+
+
+def _require_open(case: Case) -> None:
+    if not case.is_open:
+        raise RuleViolation(_l("Der Fall ist abgeschlossen; es kann nichts mehr erfasst werden."))
+
+
+def add_need(
+    case: Case, life_area: LifeArea, legal_domain: LegalDomain | None, description: str,
+    in_focus: bool, by: User,
+) -> Need:
+    """Record a need in ``case``; raise FocusLimitReached for a third focus need in KB (R3)."""
+    _require_open(case)
+    if in_focus:
+        rules.check_focus_need(case.kind, case.facts().focus_needs)
+    with transaction():
+        need = Need(life_area=life_area, legal_domain=legal_domain,
+                    description=description.strip(), in_focus=in_focus,
+                    recorded_by_id=by.id, recorded_at=now())
+        case.needs.append(need)
+        _touch(case, today())
+    return need
+
+
+def add_goal(case: Case, text: str, agreed_on: dt.date | None, by: User) -> Goal:
+    """Record a goal in ``case``; agreed when ``agreed_on`` is given (needed for planning, R4)."""
+    _require_open(case)
+    if agreed_on and agreed_on > today():
+        raise RuleViolation(
+            _l("Das Vereinbarungsdatum darf nicht in der Zukunft liegen."), field="agreed_on"
+        )
+    with transaction():
+        goal = Goal(text=text.strip(), agreed_on=agreed_on, status=GoalStatus.OPEN,
+                    recorded_by_id=by.id, recorded_at=now())
+        case.goals.append(goal)
+        _touch(case, today())
+    return goal
+
+
+def record_consultation(
+    case: Case, held_on: dt.date, duration_minutes: int, mode: ConsultationMode,
+    interpreter_language: str | None, summary: str | None, by: User,
+) -> Consultation:
+    """Record a consultation held on ``held_on`` lasting ``duration_minutes`` minutes.
+
+    The time of entry is set now (R6: the lag to ``held_on`` is shown). Raises RuleViolation
+    for a date in the future or before the case was opened.
+    """
+    _require_open(case)
+    if held_on > today():
+        raise RuleViolation(_l("Ein Gespräch kann nicht in der Zukunft stattgefunden haben."),
+                            field="held_on")
+    if held_on < case.opened_on - dt.timedelta(days=30):
+        raise RuleViolation(
+            _l("Das Gespräch liegt mehr als 30 Tage vor der Eröffnung des Falls."),
+            field="held_on",
+        )
+    with transaction():
+        consultation = Consultation(
+            held_on=held_on, duration_minutes=duration_minutes, mode=mode,
+            interpreter_used=bool(interpreter_language),
+            interpreter_language=interpreter_language or None,
+            summary=(summary or "").strip() or None,
+            entered_by_id=by.id, entered_at=now(),
+        )
+        case.consultations.append(consultation)
+        _touch(case, held_on)
+        if case.last_consultation_on is None or held_on > case.last_consultation_on:
+            case.last_consultation_on = held_on
+    return consultation

@@ -1,0 +1,84 @@
+"""The ``flask kimdb`` commands: demo data and user creation for operators."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal, InvalidOperation
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from kimdb.auth import service as auth_service
+from kimdb.auth.models import Role
+from kimdb.extensions import db
+from kimdb.orgs.models import Organisation
+
+kimdb_cli = AppGroup("kimdb", help="kimdb administration.")
+
+
+@kimdb_cli.command("demo")
+@click.option("--seed", default=2026, show_default=True, help="Random seed of the demo data.")
+def demo_command(seed: int) -> None:
+    """Build the Kreis Warendorf demo installation (idempotent) and print the logins."""
+    from kimdb.demo import DEMO_PASSWORD, build_demo
+
+    summary = build_demo(seed=seed)
+    click.echo(summary)
+    click.echo("\nkimdb demo: http://127.0.0.1:5000")
+    click.echo(f"Logins (password for all: {DEMO_PASSWORD}):")
+    for username, what in (
+        ("cm.above", "case manager above the guideline"),
+        ("cm.within", "case manager within the guideline"),
+        ("cm.below", "case manager below the guideline"),
+        ("supervisor", "supervisor (caseloads of the organisation)"),
+        ("admin", "administration (no client data)"),
+    ):
+        click.echo(f"  {username:<11} {what}")
+
+
+@kimdb_cli.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--organisation", "organisation_name", required=True,
+              help="Name of an existing organisation.")
+@click.option("--fte", default="1.0", show_default=True, help="Full-time equivalent 0.1–1.0.")
+@click.option("--name", "display_name", default="", help="Display name (default: user name).")
+def create_user_command(username, role, organisation_name, fte, display_name) -> None:
+    """Create a user; the password is read from standard input (one line)."""
+    organisation = db.session.scalar(
+        select(Organisation).where(Organisation.name == organisation_name)
+    )
+    if organisation is None:
+        names = db.session.scalars(select(Organisation.name).order_by(Organisation.name)).all()
+        raise click.ClickException(
+            f"no organisation named {organisation_name!r}; known: {', '.join(names) or 'none'}"
+        )
+    try:
+        fte_value = Decimal(fte.replace(",", "."))
+    except InvalidOperation as exc:
+        raise click.ClickException(f"FTE {fte!r} is not a number") from exc
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        user = auth_service.create_user(username, display_name, Role(role), organisation,
+                                        fte_value, password)
+    except auth_service.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {user.role.value} {user.username} in {organisation.name}, FTE {user.fte}")
+
+
+@kimdb_cli.command("create-organisation")
+@click.argument("name")
+@click.option("--municipality", required=True, help="Kreis or kreisfreie Stadt, e.g. 'Kreis Warendorf'.")
+@click.option("--kind", type=click.Choice(["integration_centre", "municipal_office", "town",
+                                           "welfare"]), default="integration_centre",
+              show_default=True)
+def create_organisation_command(name, municipality, kind) -> None:
+    """Create an organisation (and its municipality if new), for a fresh installation."""
+    from kimdb.orgs import service as orgs_service
+
+    organisation = orgs_service.ensure_organisation(name, municipality, kind)
+    click.echo(f"organisation {organisation.name} ({organisation.municipality.name})")

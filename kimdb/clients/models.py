@@ -1,0 +1,88 @@
+"""Clients (Klient:innen): the people counselled. Personal fields are encrypted at rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import DateTime, Enum, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kimdb.auth.models import User
+from kimdb.consent.models import Consent
+from kimdb.crypto import EncryptedDate, EncryptedText
+from kimdb.extensions import db
+from kimdb.orgs.models import Organisation
+
+
+class Gender(StrEnum):
+    """Gender as recorded on registration (Personenstandsgesetz categories plus no answer)."""
+
+    FEMALE = "female"
+    MALE = "male"
+    DIVERSE = "diverse"
+    NOT_STATED = "not_stated"
+
+
+class ResidenceStatus(StrEnum):
+    """Residence status (Aufenthaltsstatus), coarse categories for counselling and statistics."""
+
+    GERMAN = "german"
+    EU = "eu"
+    SETTLEMENT = "settlement"  # Niederlassungserlaubnis / Daueraufenthalt-EU
+    RESIDENCE_PERMIT = "residence_permit"  # Aufenthaltserlaubnis
+    TEMPORARY_PROTECTION = "temporary_protection"  # § 24 AufenthG
+    ASYLUM_PENDING = "asylum_pending"  # Aufenthaltsgestattung
+    TOLERATED = "tolerated"  # Duldung
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Client(db.Model):
+    """One person counselled. Exists only with its consent (R1): ``consent_id`` is NOT NULL.
+
+    Names, date of birth and contact data are AES-GCM ciphertext in the database
+    (``kimdb.crypto``); gender, country (ISO 3166 alpha-2), languages (ISO 639-1 codes,
+    comma-separated) and residence status are category codes for counting.
+    """
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consent_id: Mapped[int] = mapped_column(
+        ForeignKey("consents.id"), unique=True, nullable=False
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    given_name: Mapped[str] = mapped_column(EncryptedText)
+    family_name: Mapped[str] = mapped_column(EncryptedText)
+    date_of_birth: Mapped[dt.date] = mapped_column(EncryptedDate)
+    gender: Mapped[Gender] = mapped_column(
+        Enum(Gender, native_enum=False, length=20, create_constraint=True,
+             values_callable=lambda e: [m.value for m in e], name="gender")
+    )
+    country_of_origin: Mapped[str] = mapped_column(String(2))
+    languages: Mapped[str] = mapped_column(String(200), default="")
+    residence_status: Mapped[ResidenceStatus] = mapped_column(
+        Enum(ResidenceStatus, native_enum=False, length=30, create_constraint=True,
+             values_callable=lambda e: [m.value for m in e], name="residence_status")
+    )
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    email: Mapped[str | None] = mapped_column(EncryptedText)
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    consent: Mapped[Consent] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    registered_by: Mapped[User] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        """Family name, given name — the order case managers file by."""
+        return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def language_codes(self) -> list[str]:
+        """The languages as a list of ISO 639-1 codes."""
+        return [c for c in self.languages.split(",") if c]

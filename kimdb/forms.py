@@ -1,0 +1,54 @@
+"""What the forms of every domain share: field types and validators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, SelectMultipleField
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from kimdb.timeutil import today
+
+
+class GermanDateField(DateField):
+    """An HTML date input (ISO value) whose parse error is a German sentence."""
+
+    def process_formdata(self, valuelist):  # noqa: D102 - WTForms hook
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Bitte ein gültiges Datum angeben (TT.MM.JJJJ).")) from exc
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several choices as a list of checkboxes (works without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def not_in_future(message=None):
+    """Validator: the date must not lie after today (Europe/Berlin)."""
+
+    def check(form, field):
+        if field.data and field.data > today():
+            raise ValidationError(message or _l("Das Datum darf nicht in der Zukunft liegen."))
+
+    return check
+
+
+def not_before(earliest: dt.date, message):
+    """Validator: the date must not lie before ``earliest``."""
+
+    def check(form, field):
+        if field.data and field.data < earliest:
+            raise ValidationError(message)
+
+    return check
+
+
+def enum_choices(labels: dict) -> list[tuple[str, str]]:
+    """Return (value, label) pairs of an enum's label mapping, in the mapping's order."""
+    return [(member.value, label) for member, label in labels.items()]

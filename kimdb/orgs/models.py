@@ -1,0 +1,58 @@
+"""Where case-management posts sit: municipalities (Kreise, kreisfreie Städte) and organisations."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kimdb.extensions import db
+
+
+class MunicipalityKind(StrEnum):
+    """A county (Kreis) or a county-free city (kreisfreie Stadt)."""
+
+    COUNTY = "county"
+    CITY = "city"
+
+
+class OrganisationKind(StrEnum):
+    """Where a post sits (DESIGN.md §1)."""
+
+    INTEGRATION_CENTRE = "integration_centre"  # Kommunales Integrationszentrum
+    MUNICIPAL_OFFICE = "municipal_office"
+    TOWN = "town"  # kreisangehörige Kommune
+    WELFARE = "welfare"  # Freie Wohlfahrtspflege
+
+
+class Municipality(db.Model):
+    """A county or county-free city of NRW that runs KIM."""
+
+    __tablename__ = "municipalities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[MunicipalityKind] = mapped_column(
+        Enum(MunicipalityKind, native_enum=False, length=20, create_constraint=True,
+             values_callable=lambda e: [m.value for m in e], name="municipality_kind")
+    )
+
+    organisations: Mapped[list[Organisation]] = relationship(back_populates="municipality")
+
+
+class Organisation(db.Model):
+    """An employer of case managers within one municipality."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (UniqueConstraint("municipality_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[OrganisationKind] = mapped_column(
+        Enum(OrganisationKind, native_enum=False, length=30, create_constraint=True,
+             values_callable=lambda e: [m.value for m in e], name="organisation_kind")
+    )
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+
+    municipality: Mapped[Municipality] = relationship(back_populates="organisations")

@@ -1,0 +1,37 @@
+"""What the views of every domain share: access guards and turning rule errors into field
+errors."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from kimdb.auth.models import Role
+from kimdb.rules import RuleViolation
+
+
+def role_required(*roles: Role):
+    """Decorator: the view needs a logged-in user with one of ``roles``; else 403."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def attach_error(form, error: RuleViolation) -> None:
+    """Put the rule's message at its field of ``form``, or into the form-level errors."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
