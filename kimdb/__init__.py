@@ -164,7 +164,8 @@ def _register_error_handlers(app: Flask) -> None:
         app.register_error_handler(code, lambda _e, code=code: render(code))
 
     @app.errorhandler(CSRFError)
-    def csrf_error(_error):
+    def csrf_error(error):
+        app.logger.info("CSRF refused: %s", error.description)
         return render_template(
             "errors/error.html", title=_l("Formular abgelaufen"),
             message=_l("Das Formular ist abgelaufen oder unvollständig (Sicherheitsprüfung). "
