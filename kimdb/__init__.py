@@ -47,7 +47,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     missing = [k for k in settings.REQUIRED if not app.config.get(k)]
     if missing:
         raise ConfigurationError(
-            "missing settings: " + ", ".join(f"KIMDB_{k}" for k in missing)
+            "missing settings: "
+            + ", ".join(f"KIMDB_{k}" for k in missing)
             + " (see README.md, Configuration)"
         )
     try:
@@ -114,7 +115,9 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals.update(labels=labels)
     app.jinja_env.filters.update(
-        date=labels.format_day, datetime=labels.format_moment, fte=labels.format_fte,
+        date=labels.format_day,
+        datetime=labels.format_moment,
+        fte=labels.format_fte,
         percent=labels.format_percent,
     )
     app.jinja_env.globals["current_locale"] = select_locale
@@ -148,12 +151,18 @@ def _register_error_handlers(app: Flask) -> None:
     pages = {
         400: (_l("Ungültige Anfrage"), _l("Die Anfrage konnte nicht verarbeitet werden.")),
         403: (_l("Kein Zugriff"), _l("Sie haben keinen Zugriff auf diese Seite.")),
-        404: (_l("Nicht gefunden"),
-              _l("Diese Seite gibt es nicht, oder Sie haben keinen Zugriff darauf.")),
-        413: (_l("Datei zu groß"),
-              _l("Die hochgeladene Datei ist zu groß. Bitte eine kleinere Datei wählen.")),
-        429: (_l("Zu viele Versuche"),
-              _l("Zu viele Versuche in kurzer Zeit. Bitte warten Sie eine Minute.")),
+        404: (
+            _l("Nicht gefunden"),
+            _l("Diese Seite gibt es nicht, oder Sie haben keinen Zugriff darauf."),
+        ),
+        413: (
+            _l("Datei zu groß"),
+            _l("Die hochgeladene Datei ist zu groß. Bitte eine kleinere Datei wählen."),
+        ),
+        429: (
+            _l("Zu viele Versuche"),
+            _l("Zu viele Versuche in kurzer Zeit. Bitte warten Sie eine Minute."),
+        ),
     }
 
     def render(code: int):
@@ -167,7 +176,10 @@ def _register_error_handlers(app: Flask) -> None:
     def csrf_error(error):
         app.logger.info("CSRF refused: %s", error.description)
         return render_template(
-            "errors/error.html", title=_l("Formular abgelaufen"),
-            message=_l("Das Formular ist abgelaufen oder unvollständig (Sicherheitsprüfung). "
-                       "Bitte laden Sie die Seite neu und senden Sie es noch einmal ab."),
+            "errors/error.html",
+            title=_l("Formular abgelaufen"),
+            message=_l(
+                "Das Formular ist abgelaufen oder unvollständig (Sicherheitsprüfung). "
+                "Bitte laden Sie die Seite neu und senden Sie es noch einmal ab."
+            ),
         ), 400

@@ -40,8 +40,9 @@ def demo_command(seed: int) -> None:
 @kimdb_cli.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--organisation", "organisation_name", required=True,
-              help="Name of an existing organisation.")
+@click.option(
+    "--organisation", "organisation_name", required=True, help="Name of an existing organisation."
+)
 @click.option("--fte", default="1.0", show_default=True, help="Full-time equivalent 0.1–1.0.")
 @click.option("--name", "display_name", default="", help="Display name (default: user name).")
 def create_user_command(username, role, organisation_name, fte, display_name) -> None:
@@ -63,8 +64,9 @@ def create_user_command(username, role, organisation_name, fte, display_name) ->
     else:
         password = sys.stdin.readline().rstrip("\n")
     try:
-        user = auth_service.create_user(username, display_name, Role(role), organisation,
-                                        fte_value, password)
+        user = auth_service.create_user(
+            username, display_name, Role(role), organisation, fte_value, password
+        )
     except auth_service.UserError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {user.role.value} {user.username} in {organisation.name}, FTE {user.fte}")
@@ -72,10 +74,15 @@ def create_user_command(username, role, organisation_name, fte, display_name) ->
 
 @kimdb_cli.command("create-organisation")
 @click.argument("name")
-@click.option("--municipality", required=True, help="Kreis or kreisfreie Stadt, e.g. 'Kreis Warendorf'.")
-@click.option("--kind", type=click.Choice(["integration_centre", "municipal_office", "town",
-                                           "welfare"]), default="integration_centre",
-              show_default=True)
+@click.option(
+    "--municipality", required=True, help="Kreis or kreisfreie Stadt, e.g. 'Kreis Warendorf'."
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["integration_centre", "municipal_office", "town", "welfare"]),
+    default="integration_centre",
+    show_default=True,
+)
 def create_organisation_command(name, municipality, kind) -> None:
     """Create an organisation (and its municipality if new), for a fresh installation."""
     from kimdb.orgs import service as orgs_service

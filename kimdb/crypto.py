@@ -68,7 +68,10 @@ class Keyring:
         return FORMAT_V1 + self._current_id + nonce + sealed
 
     def decrypt(self, blob: bytes) -> bytes:
-        """Return the plaintext of ``blob``; raise CryptoError if its key is unknown or it was altered."""
+        """Return the plaintext of ``blob``.
+
+        Raises CryptoError if its key is not configured or the ciphertext was altered.
+        """
         if not blob or blob[:1] != FORMAT_V1:
             raise CryptoError("unknown ciphertext format")
         key_id = blob[1 : 1 + KEY_ID_BYTES]

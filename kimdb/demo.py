@@ -79,18 +79,68 @@ CASE_MANAGERS = (
 # Where KIM clients come from (weights); names for scripts Faker cannot romanise are drawn
 # from transliterated lists by Faker's seeded random generator.
 ORIGINS = {
-    "SY": 22, "UA": 18, "TR": 12, "IQ": 10, "AF": 10, "IR": 5, "ER": 4, "RO": 5, "PL": 3,
-    "BG": 3, "SO": 2, "GN": 2, "RU": 2, "AZ": 2,
+    "SY": 22,
+    "UA": 18,
+    "TR": 12,
+    "IQ": 10,
+    "AF": 10,
+    "IR": 5,
+    "ER": 4,
+    "RO": 5,
+    "PL": 3,
+    "BG": 3,
+    "SO": 2,
+    "GN": 2,
+    "RU": 2,
+    "AZ": 2,
 }
 FAKER_LOCALES = {"TR": "tr_TR", "RO": "ro_RO", "PL": "pl_PL", "BG": "en_GB", "AZ": "az_AZ"}
 NAMES = {
     "arabic": (
-        ["Ahmad", "Mohammed", "Omar", "Khaled", "Yusuf", "Hassan", "Ali", "Mahmoud", "Bilal",
-         "Tarek", "Samir", "Karim"],
-        ["Fatima", "Aisha", "Rania", "Lina", "Nour", "Huda", "Amal", "Mariam", "Yasmin",
-         "Rasha", "Dalia", "Salma"],
-        ["Al-Hassan", "Haddad", "Khalil", "Mansour", "Nasser", "Saleh", "Darwish", "Hamdan",
-         "Al-Ali", "Ibrahim", "Qasim", "Othman", "Shaker", "Barakat"],
+        [
+            "Ahmad",
+            "Mohammed",
+            "Omar",
+            "Khaled",
+            "Yusuf",
+            "Hassan",
+            "Ali",
+            "Mahmoud",
+            "Bilal",
+            "Tarek",
+            "Samir",
+            "Karim",
+        ],
+        [
+            "Fatima",
+            "Aisha",
+            "Rania",
+            "Lina",
+            "Nour",
+            "Huda",
+            "Amal",
+            "Mariam",
+            "Yasmin",
+            "Rasha",
+            "Dalia",
+            "Salma",
+        ],
+        [
+            "Al-Hassan",
+            "Haddad",
+            "Khalil",
+            "Mansour",
+            "Nasser",
+            "Saleh",
+            "Darwish",
+            "Hamdan",
+            "Al-Ali",
+            "Ibrahim",
+            "Qasim",
+            "Othman",
+            "Shaker",
+            "Barakat",
+        ],
     ),
     "kurdish": (
         ["Azad", "Dilshad", "Rebwar", "Shivan", "Karwan", "Baran", "Hozan"],
@@ -105,11 +155,22 @@ NAMES = {
     "ukrainian": (
         ["Oleksandr", "Andrii", "Dmytro", "Serhii", "Mykola", "Ivan", "Bohdan", "Yurii"],
         ["Olena", "Iryna", "Nataliia", "Tetiana", "Oksana", "Yuliia", "Kateryna", "Halyna"],
-        ["Shevchenko", "Kovalenko", "Bondarenko", "Tkachenko", "Kravchenko", "Melnyk",
-         "Petrenko", "Oliinyk", "Moroz", "Lysenko"],
+        [
+            "Shevchenko",
+            "Kovalenko",
+            "Bondarenko",
+            "Tkachenko",
+            "Kravchenko",
+            "Melnyk",
+            "Petrenko",
+            "Oliinyk",
+            "Moroz",
+            "Lysenko",
+        ],
     ),
     "russian": (
-        ["Aleksei", "Sergei", "Dmitrii", "Igor"], ["Svetlana", "Elena", "Olga", "Natalia"],
+        ["Aleksei", "Sergei", "Dmitrii", "Igor"],
+        ["Svetlana", "Elena", "Olga", "Natalia"],
         ["Ivanov", "Smirnov", "Kuznetsov", "Popov", "Sokolov"],
     ),
     "eritrean": (
@@ -118,41 +179,80 @@ NAMES = {
         ["Tesfamariam", "Ghebremedhin", "Haile", "Kidane", "Berhane", "Tekle"],
     ),
     "somali": (
-        ["Abdi", "Mohamed", "Abdullahi", "Liban"], ["Hodan", "Amina", "Sahra", "Ifrah"],
+        ["Abdi", "Mohamed", "Abdullahi", "Liban"],
+        ["Hodan", "Amina", "Sahra", "Ifrah"],
         ["Warsame", "Farah", "Jama", "Hirsi", "Osman"],
     ),
     "guinean": (
-        ["Mamadou", "Alpha", "Ibrahima", "Ousmane"], ["Fatoumata", "Mariama", "Kadiatou", "Aissatou"],
+        ["Mamadou", "Alpha", "Ibrahima", "Ousmane"],
+        ["Fatoumata", "Mariama", "Kadiatou", "Aissatou"],
         ["Diallo", "Bah", "Barry", "Sow", "Camara"],
     ),
 }
-NAME_GROUP = {"SY": "arabic", "IQ": "kurdish", "AF": "farsi", "IR": "farsi", "UA": "ukrainian",
-              "RU": "russian", "ER": "eritrean", "SO": "somali", "GN": "guinean"}
-LANGUAGES = {"SY": ["ar"], "IQ": ["ar", "ku"], "AF": ["fa", "ps"], "IR": ["fa"],
-             "UA": ["uk", "ru"], "TR": ["tr"], "ER": ["ti"], "RO": ["ro"], "PL": ["pl"],
-             "BG": ["bg"], "SO": ["so"], "GN": ["fr"], "RU": ["ru"], "AZ": ["ru", "tr"]}
+NAME_GROUP = {
+    "SY": "arabic",
+    "IQ": "kurdish",
+    "AF": "farsi",
+    "IR": "farsi",
+    "UA": "ukrainian",
+    "RU": "russian",
+    "ER": "eritrean",
+    "SO": "somali",
+    "GN": "guinean",
+}
+LANGUAGES = {
+    "SY": ["ar"],
+    "IQ": ["ar", "ku"],
+    "AF": ["fa", "ps"],
+    "IR": ["fa"],
+    "UA": ["uk", "ru"],
+    "TR": ["tr"],
+    "ER": ["ti"],
+    "RO": ["ro"],
+    "PL": ["pl"],
+    "BG": ["bg"],
+    "SO": ["so"],
+    "GN": ["fr"],
+    "RU": ["ru"],
+    "AZ": ["ru", "tr"],
+}
 RESIDENCE = {
     "UA": [ResidenceStatus.TEMPORARY_PROTECTION],
-    "RO": [ResidenceStatus.EU], "PL": [ResidenceStatus.EU], "BG": [ResidenceStatus.EU],
+    "RO": [ResidenceStatus.EU],
+    "PL": [ResidenceStatus.EU],
+    "BG": [ResidenceStatus.EU],
 }
 NON_EU_RESIDENCE = [ResidenceStatus.RESIDENCE_PERMIT] * 5 + [
-    ResidenceStatus.ASYLUM_PENDING, ResidenceStatus.ASYLUM_PENDING, ResidenceStatus.TOLERATED,
-    ResidenceStatus.SETTLEMENT, ResidenceStatus.GERMAN,
+    ResidenceStatus.ASYLUM_PENDING,
+    ResidenceStatus.ASYLUM_PENDING,
+    ResidenceStatus.TOLERATED,
+    ResidenceStatus.SETTLEMENT,
+    ResidenceStatus.GERMAN,
 ]
 NEED_TEXTS = {
-    LifeArea.RESIDENCE_LAW: ["Verlängerung der Aufenthaltserlaubnis klären",
-                             "Perspektive Bleiberecht nach § 25b AufenthG prüfen"],
+    LifeArea.RESIDENCE_LAW: [
+        "Verlängerung der Aufenthaltserlaubnis klären",
+        "Perspektive Bleiberecht nach § 25b AufenthG prüfen",
+    ],
     LifeArea.ORIENTATION: ["Orientierung im Behördensystem", "Anmeldung und Termine bei Ämtern"],
     LifeArea.LANGUAGE: ["Platz im Integrationskurs gesucht", "Berufssprachkurs B2 gewünscht"],
     LifeArea.EDUCATION: ["Anerkennung des Schulabschlusses", "Schulplatz für Kinder"],
-    LifeArea.WORK: ["Anerkennung des Berufsabschlusses", "Suche nach Ausbildungsplatz",
-                    "Unterstützung bei Bewerbungen"],
-    LifeArea.HOUSING: ["Wohnungssuche aus der Gemeinschaftsunterkunft",
-                       "Mietrückstände und drohender Wohnungsverlust"],
+    LifeArea.WORK: [
+        "Anerkennung des Berufsabschlusses",
+        "Suche nach Ausbildungsplatz",
+        "Unterstützung bei Bewerbungen",
+    ],
+    LifeArea.HOUSING: [
+        "Wohnungssuche aus der Gemeinschaftsunterkunft",
+        "Mietrückstände und drohender Wohnungsverlust",
+    ],
     LifeArea.HEALTH: ["Facharzttermin und Sprachmittlung", "Psychosoziale Unterstützung"],
     LifeArea.FINANCES: ["Antrag auf Bürgergeld begleiten", "Schulden und Ratenzahlungen"],
     LifeArea.FAMILY: ["Kitaplatz für zwei Kinder", "Familiennachzug vorbereiten"],
-    LifeArea.PARTICIPATION: ["Kontakt zu Vereinen und Ehrenamt", "Freizeitangebote für Jugendliche"],
+    LifeArea.PARTICIPATION: [
+        "Kontakt zu Vereinen und Ehrenamt",
+        "Freizeitangebote für Jugendliche",
+    ],
 }
 LEGAL_DOMAINS_BY_AREA = {
     LifeArea.RESIDENCE_LAW: [LegalDomain.AUFENTHG, LegalDomain.STAG],
@@ -162,10 +262,14 @@ LEGAL_DOMAINS_BY_AREA = {
     LifeArea.LANGUAGE: [LegalDomain.MBE, LegalDomain.JMD],
 }
 GOAL_TEXTS = [
-    "Anmeldung zum Integrationskurs ist erfolgt", "Unterlagen zur Anerkennung sind eingereicht",
-    "Eine eigene Wohnung ist gefunden", "Die Kinder besuchen die Kita",
-    "Bewerbungsunterlagen liegen vor", "Antrag beim Jobcenter ist gestellt",
-    "Termin bei der Ausländerbehörde ist wahrgenommen", "Kontakt zum Sportverein besteht",
+    "Anmeldung zum Integrationskurs ist erfolgt",
+    "Unterlagen zur Anerkennung sind eingereicht",
+    "Eine eigene Wohnung ist gefunden",
+    "Die Kinder besuchen die Kita",
+    "Bewerbungsunterlagen liegen vor",
+    "Antrag beim Jobcenter ist gestellt",
+    "Termin bei der Ausländerbehörde ist wahrgenommen",
+    "Kontakt zum Sportverein besteht",
 ]
 # A minimal, valid one-page PDF standing in for the signed scan.
 DEMO_SCAN = (
@@ -186,8 +290,10 @@ def build_demo(seed: int = 2026) -> str:
     builder = _Builder(seed)
     with transaction():
         builder.build()
-    return (f"Demo data built: {builder.case_count} cases of {len(CASE_MANAGERS)} case "
-            f"managers ({sum(c.fte for c in CASE_MANAGERS)} FTE) in {MUNICIPALITY}.")
+    return (
+        f"Demo data built: {builder.case_count} cases of {len(CASE_MANAGERS)} case "
+        f"managers ({sum(c.fte for c in CASE_MANAGERS)} FTE) in {MUNICIPALITY}."
+    )
 
 
 class _Builder:
@@ -208,23 +314,40 @@ class _Builder:
         session = db.session
         municipality = Municipality(name=MUNICIPALITY, kind=MunicipalityKind.COUNTY)
         orgs = {
-            KI: Organisation(name=KI, kind=OrganisationKind.INTEGRATION_CENTRE,
-                             municipality=municipality),
-            CARITAS: Organisation(name=CARITAS, kind=OrganisationKind.WELFARE,
-                                  municipality=municipality),
-            DIAKONIE: Organisation(name=DIAKONIE, kind=OrganisationKind.WELFARE,
-                                   municipality=municipality),
+            KI: Organisation(
+                name=KI, kind=OrganisationKind.INTEGRATION_CENTRE, municipality=municipality
+            ),
+            CARITAS: Organisation(
+                name=CARITAS, kind=OrganisationKind.WELFARE, municipality=municipality
+            ),
+            DIAKONIE: Organisation(
+                name=DIAKONIE, kind=OrganisationKind.WELFARE, municipality=municipality
+            ),
         }
         session.add_all(orgs.values())
-        for username, name, role in (("supervisor", "Martina Vogt", Role.SUPERVISOR),
-                                     ("admin", "Peter Brinkmann", Role.ADMIN)):
-            session.add(User(username=username, display_name=name, role=role,
-                             organisation=orgs[KI], fte=Decimal("1.00"),
-                             password_hash=self.password_hash))
+        for username, name, role in (
+            ("supervisor", "Martina Vogt", Role.SUPERVISOR),
+            ("admin", "Peter Brinkmann", Role.ADMIN),
+        ):
+            session.add(
+                User(
+                    username=username,
+                    display_name=name,
+                    role=role,
+                    organisation=orgs[KI],
+                    fte=Decimal("1.00"),
+                    password_hash=self.password_hash,
+                )
+            )
         for spec in CASE_MANAGERS:
-            user = User(username=spec.username, display_name=spec.name,
-                        role=Role.CASE_MANAGER, organisation=orgs[spec.organisation],
-                        fte=spec.fte, password_hash=self.password_hash)
+            user = User(
+                username=spec.username,
+                display_name=spec.name,
+                role=Role.CASE_MANAGER,
+                organisation=orgs[spec.organisation],
+                fte=spec.fte,
+                password_hash=self.password_hash,
+            )
             session.add(user)
             session.flush()
             for i in range(spec.open_cases + spec.closed_cases):
@@ -248,18 +371,32 @@ class _Builder:
         given, family = self._name(country, female)
         age_days = rnd.randint(18 * 365, 65 * 365)
         consent = Consent(
-            form_version="2026-01", form_language=rnd.choice(["de", "de", "ar", "uk", "tr"]),
-            signed_on=registered, processing_agreed=True,
-            scan_key=storage().put(DEMO_SCAN), scan_media_type="application/pdf",
-            scan_size=len(DEMO_SCAN), recorded_by=user,
-            exchanges=[ConsentExchange(partner_name=p) for p in rnd.sample(
-                ["Jobcenter Kreis Warendorf", "Ausländerbehörde Kreis Warendorf",
-                 "Agentur für Arbeit Ahlen-Münster", "Jugendamt Kreis Warendorf"],
-                k=rnd.choice([0, 1, 1, 2]))],
+            form_version="2026-01",
+            form_language=rnd.choice(["de", "de", "ar", "uk", "tr"]),
+            signed_on=registered,
+            processing_agreed=True,
+            scan_key=storage().put(DEMO_SCAN),
+            scan_media_type="application/pdf",
+            scan_size=len(DEMO_SCAN),
+            recorded_by=user,
+            exchanges=[
+                ConsentExchange(partner_name=p)
+                for p in rnd.sample(
+                    [
+                        "Jobcenter Kreis Warendorf",
+                        "Ausländerbehörde Kreis Warendorf",
+                        "Agentur für Arbeit Ahlen-Münster",
+                        "Jugendamt Kreis Warendorf",
+                    ],
+                    k=rnd.choice([0, 1, 1, 2]),
+                )
+            ],
         )
         return Client(
-            consent=consent, organisation_id=user.organisation_id,
-            given_name=given, family_name=family,
+            consent=consent,
+            organisation_id=user.organisation_id,
+            given_name=given,
+            family_name=family,
             date_of_birth=self.today - dt.timedelta(days=age_days),
             gender=Gender.FEMALE if female else Gender.MALE,
             country_of_origin=country,
@@ -270,18 +407,32 @@ class _Builder:
         )
 
     def _moment(self, day: dt.date, hour: int | None = None) -> dt.datetime:
-        local = dt.datetime.combine(day, dt.time(hour or self.random.randint(8, 16),
-                                                 self.random.randint(0, 59)), LOCAL_ZONE)
+        local = dt.datetime.combine(
+            day, dt.time(hour or self.random.randint(8, 16), self.random.randint(0, 59)), LOCAL_ZONE
+        )
         return local.astimezone(dt.UTC)
 
     def _case(self, user: User, closed: bool) -> None:
         rnd = self.random
         span = 540
-        opened = self.today - dt.timedelta(days=int(span * (rnd.random() ** (0.6 if closed else 1.3))))
-        kind = CaseKind.CASE_MANAGEMENT if rnd.random() < (0.36 if user.username != "cm.above" else 0.45) else CaseKind.SHORT_COUNSELLING
+        opened = self.today - dt.timedelta(
+            days=int(span * (rnd.random() ** (0.6 if closed else 1.3)))
+        )
+        kind = (
+            CaseKind.CASE_MANAGEMENT
+            if rnd.random() < (0.36 if user.username != "cm.above" else 0.45)
+            else CaseKind.SHORT_COUNSELLING
+        )
         client = self._client(user, opened)
-        case = Case(client=client, owner=user, organisation_id=user.organisation_id, kind=kind,
-                    stage=Stage.INTAKE, opened_on=opened, last_activity_on=opened)
+        case = Case(
+            client=client,
+            owner=user,
+            organisation_id=user.organisation_id,
+            kind=kind,
+            stage=Stage.INTAKE,
+            opened_on=opened,
+            last_activity_on=opened,
+        )
         db.session.add(case)
         self.case_count += 1
 
@@ -298,65 +449,109 @@ class _Builder:
         silent = not closed and rnd.random() < 0.12
         horizon = self.today - dt.timedelta(days=rnd.randint(31, 90)) if silent else self.today
         horizon = max(horizon, opened)
-        count = (rnd.choice([1, 2, 2, 2, 3, 4]) if kind is CaseKind.SHORT_COUNSELLING
-                 else rnd.randint(2, 10))
+        count = (
+            rnd.choice([1, 2, 2, 2, 3, 4])
+            if kind is CaseKind.SHORT_COUNSELLING
+            else rnd.randint(2, 10)
+        )
         if closed and kind is CaseKind.SHORT_COUNSELLING and count < 2 and rnd.random() < 0.5:
             count = 2
-        days = sorted(opened + dt.timedelta(days=rnd.randint(0, (horizon - opened).days))
-                      for _ in range(count))
+        days = sorted(
+            opened + dt.timedelta(days=rnd.randint(0, (horizon - opened).days))
+            for _ in range(count)
+        )
         if days:
             days[0] = opened
         for held in days:
             lag = rnd.choices([0, 1, 2, 4, 9], weights=[72, 12, 8, 5, 3])[0]
             entered_day = min(held + dt.timedelta(days=lag), self.today)
-            case.consultations.append(Consultation(
-                held_on=held, duration_minutes=rnd.choice([30, 45, 60, 60, 90, 120]),
-                mode=rnd.choices(list(ConsultationMode), weights=[70, 15, 5, 10])[0],
-                interpreter_language=(rnd.choice(LANGUAGES[client.country_of_origin])
-                                      if rnd.random() < 0.3 else None),
-                entered_by=user, entered_at=self._moment(entered_day),
-            ))
-            case.consultations[-1].interpreter_used = bool(case.consultations[-1].interpreter_language)
+            case.consultations.append(
+                Consultation(
+                    held_on=held,
+                    duration_minutes=rnd.choice([30, 45, 60, 60, 90, 120]),
+                    mode=rnd.choices(list(ConsultationMode), weights=[70, 15, 5, 10])[0],
+                    interpreter_language=(
+                        rnd.choice(LANGUAGES[client.country_of_origin])
+                        if rnd.random() < 0.3
+                        else None
+                    ),
+                    entered_by=user,
+                    entered_at=self._moment(entered_day),
+                )
+            )
+            case.consultations[-1].interpreter_used = bool(
+                case.consultations[-1].interpreter_language
+            )
         last = max(days) if days else opened
         case.last_consultation_on = max(days) if days else None
 
         # Needs and goals so that every stage reached has what it needs (R4).
         focus_left = rules.KB_FOCUS_LIMIT if kind is CaseKind.SHORT_COUNSELLING else 99
-        needs_count = (rnd.randint(1, 2) if kind is CaseKind.SHORT_COUNSELLING
-                       else (rnd.randint(2, 5) if Stage.ASSESSMENT in reached else rnd.randint(0, 1)))
+        needs_count = (
+            rnd.randint(1, 2)
+            if kind is CaseKind.SHORT_COUNSELLING
+            else (rnd.randint(2, 5) if Stage.ASSESSMENT in reached else rnd.randint(0, 1))
+        )
         for area in rnd.sample(list(LifeArea), k=needs_count):
             focus = focus_left > 0 and rnd.random() < 0.7
             focus_left -= focus
             domain = rnd.choice(LEGAL_DOMAINS_BY_AREA.get(area, [None]))
-            case.needs.append(Need(life_area=area, legal_domain=domain,
-                                   description=rnd.choice(NEED_TEXTS[area]), in_focus=focus,
-                                   recorded_by_id=user.id, recorded_at=self._moment(opened)))
+            case.needs.append(
+                Need(
+                    life_area=area,
+                    legal_domain=domain,
+                    description=rnd.choice(NEED_TEXTS[area]),
+                    in_focus=focus,
+                    recorded_by_id=user.id,
+                    recorded_at=self._moment(opened),
+                )
+            )
         if Stage.PLANNING in reached:
             for text in rnd.sample(GOAL_TEXTS, k=rnd.randint(1, 3)):
                 agreed = min(opened + dt.timedelta(days=rnd.randint(7, 40)), last)
-                status = (rnd.choice([GoalStatus.ACHIEVED, GoalStatus.PARTLY, GoalStatus.NOT_ACHIEVED])
-                          if closed else rnd.choice([GoalStatus.OPEN, GoalStatus.IN_PROGRESS]))
-                case.goals.append(Goal(text=text, agreed_on=agreed, status=status,
-                                       recorded_by_id=user.id, recorded_at=self._moment(agreed)))
+                status = (
+                    rnd.choice([GoalStatus.ACHIEVED, GoalStatus.PARTLY, GoalStatus.NOT_ACHIEVED])
+                    if closed
+                    else rnd.choice([GoalStatus.OPEN, GoalStatus.IN_PROGRESS])
+                )
+                case.goals.append(
+                    Goal(
+                        text=text,
+                        agreed_on=agreed,
+                        status=status,
+                        recorded_by_id=user.id,
+                        recorded_at=self._moment(agreed),
+                    )
+                )
 
         # History: first classification and every stage up to the one reached.
-        case.classification_changes.append(ClassificationChange(
-            to_kind=kind, changed_by=user, changed_at=self._moment(opened, 9)))
-        step_days = [opened + (last - opened) * i / max(1, len(reached) - 1)
-                     for i in range(len(reached))]
+        case.classification_changes.append(
+            ClassificationChange(to_kind=kind, changed_by=user, changed_at=self._moment(opened, 9))
+        )
+        step_days = [
+            opened + (last - opened) * i / max(1, len(reached) - 1) for i in range(len(reached))
+        ]
         previous = None
         for stage, day in zip(reached, step_days, strict=True):
-            case.stage_changes.append(StageChange(
-                from_stage=previous, to_stage=stage, changed_by=user,
-                changed_at=self._moment(day if isinstance(day, dt.date) else opened, 10)))
+            case.stage_changes.append(
+                StageChange(
+                    from_stage=previous,
+                    to_stage=stage,
+                    changed_by=user,
+                    changed_at=self._moment(day if isinstance(day, dt.date) else opened, 10),
+                )
+            )
             previous = stage
         case.stage = target
         case.last_activity_on = last
         if closed:
             case.closed_on = last
             few = kind is CaseKind.SHORT_COUNSELLING and count < rules.KB_MIN_CONSULTATIONS
-            case.closure_reason = (rnd.choice([ClosureReason.CONTACT_BROKE_OFF,
-                                               ClosureReason.MOVED_AWAY])
-                                   if few else rnd.choice([ClosureReason.GOALS_ACHIEVED] * 4 + [
-                                       ClosureReason.REFERRED, ClosureReason.MOVED_AWAY,
-                                       ClosureReason.CLIENT_ENDED]))
+            case.closure_reason = (
+                rnd.choice([ClosureReason.CONTACT_BROKE_OFF, ClosureReason.MOVED_AWAY])
+                if few
+                else rnd.choice(
+                    [ClosureReason.GOALS_ACHIEVED] * 4
+                    + [ClosureReason.REFERRED, ClosureReason.MOVED_AWAY, ClosureReason.CLIENT_ENDED]
+                )
+            )

@@ -108,8 +108,28 @@ BAND = {
 }
 # Languages offered for clients and interpreters (ISO 639-1); names come from CLDR via Babel.
 LANGUAGE_CODES = (
-    "ar", "fa", "ku", "tr", "uk", "ru", "ps", "ti", "so", "sq", "sr", "ro", "bg", "pl",
-    "en", "fr", "es", "it", "el", "ur", "ckb", "de",
+    "ar",
+    "fa",
+    "ku",
+    "tr",
+    "uk",
+    "ru",
+    "ps",
+    "ti",
+    "so",
+    "sq",
+    "sr",
+    "ro",
+    "bg",
+    "pl",
+    "en",
+    "fr",
+    "es",
+    "it",
+    "el",
+    "ur",
+    "ckb",
+    "de",
 )
 
 
@@ -126,8 +146,11 @@ def country_name(code: str) -> str:
 def countries() -> list[tuple[str, str]]:
     """Return (code, name) of every country, sorted by name in the UI language."""
     territories = Locale.parse(str(get_locale() or "de")).territories
-    pairs = [(c, n) for c, n in territories.items() if len(c) == 2 and c.isalpha()
-             and c not in {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}]
+    pairs = [
+        (c, n)
+        for c, n in territories.items()
+        if len(c) == 2 and c.isalpha() and c not in {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+    ]
     return sorted(pairs, key=lambda p: p[1])
 
 

@@ -34,47 +34,63 @@ PDF_BYTES = (
 )
 
 
-def make_user(username: str = "cm.test", role: Role = Role.CASE_MANAGER,
-              fte: str = "1.0", organisation: str = "KI Testkreis") -> User:
+def make_user(
+    username: str = "cm.test",
+    role: Role = Role.CASE_MANAGER,
+    fte: str = "1.0",
+    organisation: str = "KI Testkreis",
+) -> User:
     """Create a user in ``organisation`` (created if needed) with the password PASSWORD."""
     org = ensure_organisation(organisation, "Kreis Testkreis", "integration_centre")
-    return auth_service.create_user(username, username.title(), role, org, Decimal(fte),
-                                    PASSWORD)
+    return auth_service.create_user(username, username.title(), role, org, Decimal(fte), PASSWORD)
 
 
-def make_client(by: User, given: str = "Amina", family: str = "Haddad",
-                partners: list[str] | None = None) -> Client:
+def make_client(
+    by: User, given: str = "Amina", family: str = "Haddad", partners: list[str] | None = None
+) -> Client:
     """Register a client with a valid consent (PNG scan) through the service."""
     return clients_service.register_client(
         clients_service.ConsentInput(
-            form_version="2026-01", form_language="de", signed_on=dt.date(2026, 1, 15),
-            processing_agreed=True, exchange_partners=partners or [], scan=png_bytes(),
+            form_version="2026-01",
+            form_language="de",
+            signed_on=dt.date(2026, 1, 15),
+            processing_agreed=True,
+            exchange_partners=partners or [],
+            scan=png_bytes(),
         ),
         clients_service.ClientInput(
-            given_name=given, family_name=family, date_of_birth=dt.date(1990, 5, 17),
-            gender=Gender.FEMALE, country_of_origin="SY",
-            residence_status=ResidenceStatus.RESIDENCE_PERMIT, languages=["ar", "de"],
+            given_name=given,
+            family_name=family,
+            date_of_birth=dt.date(1990, 5, 17),
+            gender=Gender.FEMALE,
+            country_of_origin="SY",
+            residence_status=ResidenceStatus.RESIDENCE_PERMIT,
+            languages=["ar", "de"],
         ),
         by=by,
     )
 
 
-def make_case(by: User, kind: CaseKind = CaseKind.SHORT_COUNSELLING,
-              client: Client | None = None) -> Case:
+def make_case(
+    by: User, kind: CaseKind = CaseKind.SHORT_COUNSELLING, client: Client | None = None
+) -> Case:
     """Open a case for ``client`` (a new one if None) owned by ``by``."""
     return cases_service.open_case(client or make_client(by), kind, by)
 
 
 def login(http, username: str, password: str = PASSWORD):
     """Log in through the real form (CSRF token included); return the response."""
-    return http.post("/login", data={"username": username, "password": password,
-                                     "csrf_token": csrf_token(http, "/login")})
+    return http.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(http, "/login")},
+    )
 
 
 def csrf_token(http, url: str) -> str:
     """Return the CSRF token of the form on page ``url``."""
     page = http.get(url).get_data(as_text=True)
-    match = re.search(r'name="(?:\w+-)?csrf_token" type="hidden" value="([^"]+)"', page) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', page)
+    match = re.search(
+        r'name="(?:\w+-)?csrf_token" type="hidden" value="([^"]+)"', page
+    ) or re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, f"no CSRF token on {url}"
     return match.group(1)

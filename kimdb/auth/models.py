@@ -33,8 +33,14 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, create_constraint=True,
-             values_callable=lambda e: [m.value for m in e], name="role")
+        Enum(
+            Role,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            name="role",
+        )
     )
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     fte: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("1.00"))

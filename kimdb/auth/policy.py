@@ -36,7 +36,5 @@ def client_visible(user: User) -> ColumnElement[bool]:
 
     if user.role is not Role.CASE_MANAGER:
         return false()
-    owns_case = exists(
-        select(Case.id).where(Case.client_id == Client.id, Case.owner_id == user.id)
-    )
+    owns_case = exists(select(Case.id).where(Case.client_id == Client.id, Case.owner_id == user.id))
     return or_(Client.registered_by_id == user.id, owns_case)

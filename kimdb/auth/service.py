@@ -50,7 +50,11 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def create_user(
-    username: str, display_name: str, role: Role, organisation: Organisation, fte: Decimal,
+    username: str,
+    display_name: str,
+    role: Role,
+    organisation: Organisation,
+    fte: Decimal,
     password: str,
 ) -> User:
     """Create and return a user. ``fte`` in full-time equivalents, 0.10–1.00.
@@ -68,9 +72,14 @@ def create_user(
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     with transaction() as session:
-        user = User(username=username, display_name=display_name.strip() or username,
-                    role=role, organisation=organisation, fte=fte,
-                    password_hash=hash_password(password))
+        user = User(
+            username=username,
+            display_name=display_name.strip() or username,
+            role=role,
+            organisation=organisation,
+            fte=fte,
+            password_hash=hash_password(password),
+        )
         session.add(user)
     return user
 

@@ -88,21 +88,32 @@ def organisation_caseloads(organisation_id: int, inactive_days: int) -> list[Tea
     Case metadata only (R8): counts, no client data. One grouped query for all figures.
     """
     cutoff = today() - dt.timedelta(days=inactive_days)
-    figures = select(
-        Case.owner_id,
-        func.count(Case.id).label("open_cases"),
-        func.sum(sql_case((Case.kind == CaseKind.CASE_MANAGEMENT, 1), else_=0)).label("cm"),
-        func.sum(sql_case((Case.last_activity_on <= cutoff, 1), else_=0)).label("inactive"),
-    ).where(_open()).group_by(Case.owner_id).subquery()
+    figures = (
+        select(
+            Case.owner_id,
+            func.count(Case.id).label("open_cases"),
+            func.sum(sql_case((Case.kind == CaseKind.CASE_MANAGEMENT, 1), else_=0)).label("cm"),
+            func.sum(sql_case((Case.last_activity_on <= cutoff, 1), else_=0)).label("inactive"),
+        )
+        .where(_open())
+        .group_by(Case.owner_id)
+        .subquery()
+    )
     rows = db.session.execute(
         select(User, figures.c.open_cases, figures.c.cm, figures.c.inactive)
         .outerjoin(figures, figures.c.owner_id == User.id)
-        .where(User.organisation_id == organisation_id, User.role == Role.CASE_MANAGER,
-               User.active.is_(True))
+        .where(
+            User.organisation_id == organisation_id,
+            User.role == Role.CASE_MANAGER,
+            User.active.is_(True),
+        )
         .order_by(User.display_name)
     ).all()
     return [
-        TeamRow(user=u, caseload=Caseload(fte=u.fte, open_cases=n or 0, open_cm=int(cm or 0)),
-                inactive=int(inactive or 0))
+        TeamRow(
+            user=u,
+            caseload=Caseload(fte=u.fte, open_cases=n or 0, open_cm=int(cm or 0)),
+            inactive=int(inactive or 0),
+        )
         for u, n, cm, inactive in rows
     ]

@@ -24,10 +24,12 @@ def start():
         rows = service.organisation_caseloads(
             current_user.organisation_id, current_app.config["INACTIVITY_DAYS"]
         )
-        return render_template("caseload/supervisor.html", rows=rows, Band=Band,
-                               expected_cm_share=EXPECTED_CM_SHARE)
+        return render_template(
+            "caseload/supervisor.html", rows=rows, Band=Band, expected_cm_share=EXPECTED_CM_SHARE
+        )
     users = db.session.scalars(
-        select(User).where(User.organisation_id == current_user.organisation_id)
+        select(User)
+        .where(User.organisation_id == current_user.organisation_id)
         .order_by(User.role, User.display_name)
     ).all()
     return render_template("caseload/admin.html", users=users)

@@ -31,15 +31,19 @@ class ReclassifyForm(FlaskForm):
     )
     reason = TextAreaField(
         _l("Begründung"),
-        validators=[DataRequired(_l("Bitte begründen Sie die Änderung der Einstufung.")),
-                    Length(max=1000)],
+        validators=[
+            DataRequired(_l("Bitte begründen Sie die Änderung der Einstufung.")),
+            Length(max=1000),
+        ],
     )
 
 
 class StageForm(FlaskForm):
     """Move to another stage; the choices are what the rules offer from the current stage."""
 
-    target = SelectField(_l("Nächste Phase"), validators=[DataRequired(_l("Bitte eine Phase wählen."))])
+    target = SelectField(
+        _l("Nächste Phase"), validators=[DataRequired(_l("Bitte eine Phase wählen."))]
+    )
 
 
 class CloseForm(FlaskForm):
@@ -86,8 +90,10 @@ class GoalForm(FlaskForm):
     )
     agreed_on = GermanDateField(
         _l("Vereinbart am"),
-        validators=[Optional(),
-                    not_in_future(_l("Das Vereinbarungsdatum darf nicht in der Zukunft liegen."))],
+        validators=[
+            Optional(),
+            not_in_future(_l("Das Vereinbarungsdatum darf nicht in der Zukunft liegen.")),
+        ],
     )
 
 
@@ -96,23 +102,23 @@ class ConsultationForm(FlaskForm):
 
     held_on = GermanDateField(
         _l("Datum des Gesprächs"),
-        validators=[DataRequired(_l("Bitte das Datum des Gesprächs angeben.")),
-                    not_in_future(_l("Ein Gespräch kann nicht in der Zukunft stattgefunden haben."))],
+        validators=[
+            DataRequired(_l("Bitte das Datum des Gesprächs angeben.")),
+            not_in_future(_l("Ein Gespräch kann nicht in der Zukunft stattgefunden haben.")),
+        ],
     )
     duration_minutes = IntegerField(
         _l("Dauer in Minuten"),
-        validators=[InputRequired(_l("Bitte die Dauer in Minuten angeben.")),
-                    NumberRange(1, 600, _l("Die Dauer muss zwischen 1 und 600 Minuten liegen."))],
+        validators=[
+            InputRequired(_l("Bitte die Dauer in Minuten angeben.")),
+            NumberRange(1, 600, _l("Die Dauer muss zwischen 1 und 600 Minuten liegen.")),
+        ],
         render_kw={"inputmode": "numeric", "min": 1, "max": 600},
     )
     mode = SelectField(_l("Form"), choices=enum_choices(labels.CONSULTATION_MODE))
-    interpreter_language = SelectField(
-        _l("Sprachmittlung (Dolmetschen)"), validators=[Optional()]
-    )
+    interpreter_language = SelectField(_l("Sprachmittlung (Dolmetschen)"), validators=[Optional()])
     summary = TextAreaField(_l("Kurzvermerk (optional)"), validators=[Optional(), Length(max=4000)])
 
     def fill_choices(self) -> None:
         """Fill the interpreter languages in the UI language."""
         self.interpreter_language.choices = [("", _l("ohne Sprachmittlung")), *labels.languages()]
-
-

@@ -29,8 +29,14 @@ from kimdb.timeutil import local_date
 
 def _enum(cls, name: str, length: int = 30) -> Enum:
     """A portable enum column type: VARCHAR with a CHECK constraint on both databases."""
-    return Enum(cls, native_enum=False, length=length, create_constraint=True,
-                values_callable=lambda e: [m.value for m in e], name=name)
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        create_constraint=True,
+        values_callable=lambda e: [m.value for m in e],
+        name=name,
+    )
 
 
 class LifeArea(StrEnum):
@@ -246,5 +252,3 @@ class Consultation(db.Model):
     def entry_lag_days(self) -> int:
         """Days between the day held and the day entered (R6: should be 0)."""
         return max(0, (local_date(self.entered_at) - self.held_on).days)
-
-

@@ -49,8 +49,13 @@ class ClosureReason(StrEnum):
 
 
 CM_PATH: tuple[Stage, ...] = (
-    Stage.INTAKE, Stage.ASSESSMENT, Stage.PLANNING, Stage.LINKING,
-    Stage.MONITORING, Stage.EVALUATION, Stage.CLOSED,
+    Stage.INTAKE,
+    Stage.ASSESSMENT,
+    Stage.PLANNING,
+    Stage.LINKING,
+    Stage.MONITORING,
+    Stage.EVALUATION,
+    Stage.CLOSED,
 )
 KB_PATH: tuple[Stage, ...] = (Stage.INTAKE, Stage.COUNSELLING, Stage.CLOSED)
 KB_FOCUS_LIMIT = 2  # Q32: "in der Regel maximal zwei Bedarfe im Fokus"
@@ -225,9 +230,7 @@ def check_reclassification(facts: CaseFacts, new_kind: CaseKind, reason: str) ->
     if facts.stage is Stage.CLOSED:
         raise ReclassificationRefused(_l("Ein abgeschlossener Fall wird nicht mehr umgestuft."))
     if new_kind is facts.kind:
-        raise ReclassificationRefused(
-            _l("Der Fall ist bereits so eingestuft."), field="kind"
-        )
+        raise ReclassificationRefused(_l("Der Fall ist bereits so eingestuft."), field="kind")
     if not reason.strip():
         raise ReclassificationRefused(
             _l("Bitte begründen Sie die Änderung der Einstufung."), field="reason"

@@ -53,11 +53,13 @@ def get_case(user: User, case_id: int) -> Case | None:
 
 def cases_of_client(user: User, client_id: int) -> list[Case]:
     """Return the cases of client ``client_id`` that ``user`` may see, newest first."""
-    return list(db.session.scalars(
-        select(Case)
-        .where(Case.client_id == client_id, policy.case_visible(user))
-        .order_by(Case.opened_on.desc(), Case.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(Case.client_id == client_id, policy.case_visible(user))
+            .order_by(Case.opened_on.desc(), Case.id.desc())
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,16 @@ def case_history(case: Case) -> list[HistoryItem]:
     items = [
         HistoryItem(
             at=c.changed_at,
-            text=(_l("Eingestuft als %(kind)s", kind=labels.CASE_KIND[c.to_kind])
-                  if c.from_kind is None else
-                  _l("Einstufung geändert: %(old)s → %(new)s (%(reason)s)",
-                     old=labels.CASE_KIND[c.from_kind], new=labels.CASE_KIND[c.to_kind],
-                     reason=c.reason or "")),
+            text=(
+                _l("Eingestuft als %(kind)s", kind=labels.CASE_KIND[c.to_kind])
+                if c.from_kind is None
+                else _l(
+                    "Einstufung geändert: %(old)s → %(new)s (%(reason)s)",
+                    old=labels.CASE_KIND[c.from_kind],
+                    new=labels.CASE_KIND[c.to_kind],
+                    reason=c.reason or "",
+                )
+            ),
             by=c.changed_by.display_name,
         )
         for c in case.classification_changes
@@ -88,9 +95,15 @@ def case_history(case: Case) -> list[HistoryItem]:
     items += [
         HistoryItem(
             at=s.changed_at,
-            text=(_l("Phase: %(stage)s", stage=labels.STAGE[s.to_stage]) if s.from_stage is None
-                  else _l("Phase: %(old)s → %(new)s", old=labels.STAGE[s.from_stage],
-                          new=labels.STAGE[s.to_stage])),
+            text=(
+                _l("Phase: %(stage)s", stage=labels.STAGE[s.to_stage])
+                if s.from_stage is None
+                else _l(
+                    "Phase: %(old)s → %(new)s",
+                    old=labels.STAGE[s.from_stage],
+                    new=labels.STAGE[s.to_stage],
+                )
+            ),
             by=s.changed_by.display_name,
         )
         for s in case.stage_changes
@@ -138,23 +151,31 @@ def change_stage(case: Case, target: Stage, by: User) -> None:
     rules.check_transition(case.facts(), target)
     with transaction():
         case.stage_changes.append(
-            StageChange(from_stage=case.stage, to_stage=target, changed_by_id=by.id,
-                        changed_at=now())
+            StageChange(
+                from_stage=case.stage, to_stage=target, changed_by_id=by.id, changed_at=now()
+            )
         )
         case.stage = target
         _touch(case, today())
 
 
 def close_case(
-    case: Case, closed_on: dt.date | None, reason: ClosureReason | None, reason_text: str,
+    case: Case,
+    closed_on: dt.date | None,
+    reason: ClosureReason | None,
+    reason_text: str,
     by: User,
 ) -> None:
-    """Close ``case`` on ``closed_on`` for ``reason``; raise ClosureRefused if not allowed (R3, R4)."""
+    """Close ``case`` on ``closed_on`` for ``reason``.
+
+    Raises ClosureRefused if the rules do not allow it (R3, R4).
+    """
     rules.check_closure(case.facts(), closed_on, reason, reason_text, today())
     with transaction():
         case.stage_changes.append(
-            StageChange(from_stage=case.stage, to_stage=Stage.CLOSED, changed_by_id=by.id,
-                        changed_at=now())
+            StageChange(
+                from_stage=case.stage, to_stage=Stage.CLOSED, changed_by_id=by.id, changed_at=now()
+            )
         )
         case.stage = Stage.CLOSED
         case.closed_on = closed_on
@@ -175,13 +196,22 @@ def reclassify(case: Case, new_kind: CaseKind, reason: str, by: User) -> None:
     moment = now()
     with transaction():
         case.classification_changes.append(
-            ClassificationChange(from_kind=case.kind, to_kind=new_kind, reason=reason.strip(),
-                                 changed_by_id=by.id, changed_at=moment)
+            ClassificationChange(
+                from_kind=case.kind,
+                to_kind=new_kind,
+                reason=reason.strip(),
+                changed_by_id=by.id,
+                changed_at=moment,
+            )
         )
         if new_stage is not case.stage:
             case.stage_changes.append(
-                StageChange(from_stage=case.stage, to_stage=new_stage, changed_by_id=by.id,
-                            changed_at=moment)
+                StageChange(
+                    from_stage=case.stage,
+                    to_stage=new_stage,
+                    changed_by_id=by.id,
+                    changed_at=moment,
+                )
             )
             case.stage = new_stage
         case.kind = new_kind
@@ -194,17 +224,26 @@ def _require_open(case: Case) -> None:
 
 
 def add_need(
-    case: Case, life_area: LifeArea, legal_domain: LegalDomain | None, description: str,
-    in_focus: bool, by: User,
+    case: Case,
+    life_area: LifeArea,
+    legal_domain: LegalDomain | None,
+    description: str,
+    in_focus: bool,
+    by: User,
 ) -> Need:
     """Record a need in ``case``; raise FocusLimitReached for a third focus need in KB (R3)."""
     _require_open(case)
     if in_focus:
         rules.check_focus_need(case.kind, case.facts().focus_needs)
     with transaction():
-        need = Need(life_area=life_area, legal_domain=legal_domain,
-                    description=description.strip(), in_focus=in_focus,
-                    recorded_by_id=by.id, recorded_at=now())
+        need = Need(
+            life_area=life_area,
+            legal_domain=legal_domain,
+            description=description.strip(),
+            in_focus=in_focus,
+            recorded_by_id=by.id,
+            recorded_at=now(),
+        )
         case.needs.append(need)
         _touch(case, today())
     return need
@@ -218,16 +257,26 @@ def add_goal(case: Case, text: str, agreed_on: dt.date | None, by: User) -> Goal
             _l("Das Vereinbarungsdatum darf nicht in der Zukunft liegen."), field="agreed_on"
         )
     with transaction():
-        goal = Goal(text=text.strip(), agreed_on=agreed_on, status=GoalStatus.OPEN,
-                    recorded_by_id=by.id, recorded_at=now())
+        goal = Goal(
+            text=text.strip(),
+            agreed_on=agreed_on,
+            status=GoalStatus.OPEN,
+            recorded_by_id=by.id,
+            recorded_at=now(),
+        )
         case.goals.append(goal)
         _touch(case, today())
     return goal
 
 
 def record_consultation(
-    case: Case, held_on: dt.date, duration_minutes: int, mode: ConsultationMode,
-    interpreter_language: str | None, summary: str | None, by: User,
+    case: Case,
+    held_on: dt.date,
+    duration_minutes: int,
+    mode: ConsultationMode,
+    interpreter_language: str | None,
+    summary: str | None,
+    by: User,
 ) -> Consultation:
     """Record a consultation held on ``held_on`` lasting ``duration_minutes`` minutes.
 
@@ -236,8 +285,9 @@ def record_consultation(
     """
     _require_open(case)
     if held_on > today():
-        raise RuleViolation(_l("Ein Gespräch kann nicht in der Zukunft stattgefunden haben."),
-                            field="held_on")
+        raise RuleViolation(
+            _l("Ein Gespräch kann nicht in der Zukunft stattgefunden haben."), field="held_on"
+        )
     if held_on < case.opened_on - dt.timedelta(days=30):
         raise RuleViolation(
             _l("Das Gespräch liegt mehr als 30 Tage vor der Eröffnung des Falls."),
@@ -245,11 +295,14 @@ def record_consultation(
         )
     with transaction():
         consultation = Consultation(
-            held_on=held_on, duration_minutes=duration_minutes, mode=mode,
+            held_on=held_on,
+            duration_minutes=duration_minutes,
+            mode=mode,
             interpreter_used=bool(interpreter_language),
             interpreter_language=interpreter_language or None,
             summary=(summary or "").strip() or None,
-            entered_by_id=by.id, entered_at=now(),
+            entered_by_id=by.id,
+            entered_at=now(),
         )
         case.consultations.append(consultation)
         _touch(case, held_on)

@@ -30,8 +30,12 @@ case_manager_only = role_required(Role.CASE_MANAGER)
 
 # Form prefixes keep the ids and names of the page's forms apart.
 FORMS = {
-    "stage": StageForm, "close": CloseForm, "reclassify": ReclassifyForm,
-    "need": NeedForm, "goal": GoalForm, "consultation": ConsultationForm,
+    "stage": StageForm,
+    "close": CloseForm,
+    "reclassify": ReclassifyForm,
+    "need": NeedForm,
+    "goal": GoalForm,
+    "consultation": ConsultationForm,
 }
 
 
@@ -56,12 +60,21 @@ def _forms(case: Case, failed: str | None = None, failed_form=None) -> dict:
 
 def _page(case: Case, failed: str | None = None, form=None, status: int = 200):
     forms = _forms(case, failed, form)
-    missing = {s: rules.missing_for(case.facts(), s) for s in rules.next_stages(case.kind, case.stage)}
+    missing = {
+        s: rules.missing_for(case.facts(), s) for s in rules.next_stages(case.kind, case.stage)
+    }
     return render_template(
-        "cases/show.html", case=case, forms=forms, failed=failed, missing=missing,
-        stages=rules.path(case.kind), history=service.case_history(case),
-        focus_limit_reached=(case.kind is CaseKind.SHORT_COUNSELLING
-                             and case.facts().focus_needs >= rules.KB_FOCUS_LIMIT),
+        "cases/show.html",
+        case=case,
+        forms=forms,
+        failed=failed,
+        missing=missing,
+        stages=rules.path(case.kind),
+        history=service.case_history(case),
+        focus_limit_reached=(
+            case.kind is CaseKind.SHORT_COUNSELLING
+            and case.facts().focus_needs >= rules.KB_FOCUS_LIMIT
+        ),
     ), status
 
 
@@ -105,8 +118,7 @@ def open_case(client_id: int):
         flash(_l("Fall %(number)s eröffnet.", number=case.number), "success")
         return redirect(url_for("cases.show", case_id=case.id))
     cases = service.cases_of_client(current_user, client.id)
-    return render_template("clients/show.html", client=client, cases=cases,
-                           open_form=form), 422
+    return render_template("clients/show.html", client=client, cases=cases, open_form=form), 422
 
 
 @bp.get("/<int:case_id>")
@@ -120,51 +132,88 @@ def show(case_id: int):
 @case_manager_only
 def change_stage(case_id: int):
     """Move the case to the chosen stage if its guard allows (R4)."""
-    return _handle(case_id, "stage", lambda case, form: service.change_stage(
-        case, Stage(form.target.data), by=current_user))
+    return _handle(
+        case_id,
+        "stage",
+        lambda case, form: service.change_stage(case, Stage(form.target.data), by=current_user),
+    )
 
 
 @bp.post("/<int:case_id>/close")
 @case_manager_only
 def close(case_id: int):
     """Close the case with date and reason (R3, R4)."""
-    return _handle(case_id, "close", lambda case, form: service.close_case(
-        case, form.closed_on.data, ClosureReason(form.reason.data), form.reason_text.data or "",
-        by=current_user))
+    return _handle(
+        case_id,
+        "close",
+        lambda case, form: service.close_case(
+            case,
+            form.closed_on.data,
+            ClosureReason(form.reason.data),
+            form.reason_text.data or "",
+            by=current_user,
+        ),
+    )
 
 
 @bp.post("/<int:case_id>/classification")
 @case_manager_only
 def reclassify(case_id: int):
     """Change CM ↔ KB with a reason (R3)."""
-    return _handle(case_id, "reclassify", lambda case, form: service.reclassify(
-        case, CaseKind(form.kind.data), form.reason.data, by=current_user))
+    return _handle(
+        case_id,
+        "reclassify",
+        lambda case, form: service.reclassify(
+            case, CaseKind(form.kind.data), form.reason.data, by=current_user
+        ),
+    )
 
 
 @bp.post("/<int:case_id>/needs")
 @case_manager_only
 def add_need(case_id: int):
     """Record a need (R3: a third focus need in KB is refused)."""
-    return _handle(case_id, "need", lambda case, form: service.add_need(
-        case, LifeArea(form.life_area.data),
-        LegalDomain(form.legal_domain.data) if form.legal_domain.data else None,
-        form.description.data, form.in_focus.data, by=current_user))
+    return _handle(
+        case_id,
+        "need",
+        lambda case, form: service.add_need(
+            case,
+            LifeArea(form.life_area.data),
+            LegalDomain(form.legal_domain.data) if form.legal_domain.data else None,
+            form.description.data,
+            form.in_focus.data,
+            by=current_user,
+        ),
+    )
 
 
 @bp.post("/<int:case_id>/goals")
 @case_manager_only
 def add_goal(case_id: int):
     """Record a goal, agreed if it has a date of agreement."""
-    return _handle(case_id, "goal", lambda case, form: service.add_goal(
-        case, form.text.data, form.agreed_on.data, by=current_user))
+    return _handle(
+        case_id,
+        "goal",
+        lambda case, form: service.add_goal(
+            case, form.text.data, form.agreed_on.data, by=current_user
+        ),
+    )
 
 
 @bp.post("/<int:case_id>/consultations")
 @case_manager_only
 def add_consultation(case_id: int):
     """Record a consultation; kimdb notes when it was entered (R6)."""
-    return _handle(case_id, "consultation", lambda case, form: service.record_consultation(
-        case, form.held_on.data, form.duration_minutes.data, ConsultationMode(form.mode.data),
-        form.interpreter_language.data or None, form.summary.data, by=current_user))
-
-
+    return _handle(
+        case_id,
+        "consultation",
+        lambda case, form: service.record_consultation(
+            case,
+            form.held_on.data,
+            form.duration_minutes.data,
+            ConsultationMode(form.mode.data),
+            form.interpreter_language.data or None,
+            form.summary.data,
+            by=current_user,
+        ),
+    )

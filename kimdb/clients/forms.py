@@ -30,8 +30,9 @@ class RegistrationForm(FlaskForm):
         validators=[
             DataRequired(_l("Bitte das Datum der Unterschrift angeben.")),
             not_in_future(_l("Das Datum der Unterschrift darf nicht in der Zukunft liegen.")),
-            not_before(dt.date(2020, 1, 1),
-                       _l("Das Datum liegt vor dem Start des KIM-Programms (2020).")),
+            not_before(
+                dt.date(2020, 1, 1), _l("Das Datum liegt vor dem Start des KIM-Programms (2020).")
+            ),
         ],
     )
     processing_agreed = BooleanField(
@@ -76,16 +77,21 @@ class RegistrationForm(FlaskForm):
     phone = TelField(_l("Telefon (freiwillig)"), validators=[Optional(), Length(max=40)])
     email = EmailField(
         _l("E-Mail (freiwillig)"),
-        validators=[Optional(), Length(max=200),
-                    Email(_l("Bitte eine gültige E-Mail-Adresse angeben."),
-                          check_deliverability=False)],
+        validators=[
+            Optional(),
+            Length(max=200),
+            Email(_l("Bitte eine gültige E-Mail-Adresse angeben."), check_deliverability=False),
+        ],
     )
 
     def fill_choices(self, forms) -> None:
         """Set the choices of consent forms, countries and languages (UI language)."""
         self.consent_form.choices = [("", _l("– bitte wählen –"))] + [
-            (f.key, f"{f.version} · {labels.language_name(f.language)}"
-                    + ("" if f.official else f" ({_l('Arbeitsübersetzung')})"))
+            (
+                f.key,
+                f"{f.version} · {labels.language_name(f.language)}"
+                + ("" if f.official else f" ({_l('Arbeitsübersetzung')})"),
+            )
             for f in forms
         ]
         self.country_of_origin.choices = [("", _l("– bitte wählen –"))] + labels.countries()

@@ -49,22 +49,32 @@ class Client(db.Model):
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consent_id: Mapped[int] = mapped_column(
-        ForeignKey("consents.id"), unique=True, nullable=False
-    )
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), unique=True, nullable=False)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     given_name: Mapped[str] = mapped_column(EncryptedText)
     family_name: Mapped[str] = mapped_column(EncryptedText)
     date_of_birth: Mapped[dt.date] = mapped_column(EncryptedDate)
     gender: Mapped[Gender] = mapped_column(
-        Enum(Gender, native_enum=False, length=20, create_constraint=True,
-             values_callable=lambda e: [m.value for m in e], name="gender")
+        Enum(
+            Gender,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            name="gender",
+        )
     )
     country_of_origin: Mapped[str] = mapped_column(String(2))
     languages: Mapped[str] = mapped_column(String(200), default="")
     residence_status: Mapped[ResidenceStatus] = mapped_column(
-        Enum(ResidenceStatus, native_enum=False, length=30, create_constraint=True,
-             values_callable=lambda e: [m.value for m in e], name="residence_status")
+        Enum(
+            ResidenceStatus,
+            native_enum=False,
+            length=30,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            name="residence_status",
+        )
     )
     phone: Mapped[str | None] = mapped_column(EncryptedText)
     email: Mapped[str | None] = mapped_column(EncryptedText)

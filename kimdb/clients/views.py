@@ -84,8 +84,9 @@ def show(client_id: int):
     """Show a client: personal data, consent and scopes, cases; a form to open a case."""
     client = service.get_client(current_user, client_id) or abort(404)
     cases = cases_service.cases_of_client(current_user, client.id)
-    return render_template("clients/show.html", client=client, cases=cases,
-                           open_form=OpenCaseForm())
+    return render_template(
+        "clients/show.html", client=client, cases=cases, open_form=OpenCaseForm()
+    )
 
 
 @bp.get("/<int:client_id>/consent-scan")

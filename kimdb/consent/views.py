@@ -14,8 +14,9 @@ bp = Blueprint("consent", __name__, url_prefix="/consent-forms")
 @login_required
 def index():
     """List every consent form version and language."""
-    return render_template("consent/index.html",
-                           forms=load_forms(current_app.config["CONSENT_FORMS_DIR"]))
+    return render_template(
+        "consent/index.html", forms=load_forms(current_app.config["CONSENT_FORMS_DIR"])
+    )
 
 
 @bp.get("/<version>/<language>")

@@ -34,8 +34,14 @@ class Municipality(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[MunicipalityKind] = mapped_column(
-        Enum(MunicipalityKind, native_enum=False, length=20, create_constraint=True,
-             values_callable=lambda e: [m.value for m in e], name="municipality_kind")
+        Enum(
+            MunicipalityKind,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            name="municipality_kind",
+        )
     )
 
     organisations: Mapped[list[Organisation]] = relationship(back_populates="municipality")
@@ -50,8 +56,14 @@ class Organisation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[OrganisationKind] = mapped_column(
-        Enum(OrganisationKind, native_enum=False, length=30, create_constraint=True,
-             values_callable=lambda e: [m.value for m in e], name="organisation_kind")
+        Enum(
+            OrganisationKind,
+            native_enum=False,
+            length=30,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            name="organisation_kind",
+        )
     )
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
 

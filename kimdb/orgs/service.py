@@ -20,18 +20,21 @@ def ensure_organisation(name: str, municipality_name: str, kind: str) -> Organis
         if municipality is None:
             municipality = Municipality(
                 name=municipality_name,
-                kind=(MunicipalityKind.COUNTY if municipality_name.startswith("Kreis")
-                      else MunicipalityKind.CITY),
+                kind=(
+                    MunicipalityKind.COUNTY
+                    if municipality_name.startswith("Kreis")
+                    else MunicipalityKind.CITY
+                ),
             )
             session.add(municipality)
         organisation = session.scalar(
-            select(Organisation).where(Organisation.name == name,
-                                       Organisation.municipality == municipality)
+            select(Organisation).where(
+                Organisation.name == name, Organisation.municipality == municipality
+            )
         )
         if organisation is None:
-            organisation = Organisation(name=name, kind=OrganisationKind(kind),
-                                        municipality=municipality)
+            organisation = Organisation(
+                name=name, kind=OrganisationKind(kind), municipality=municipality
+            )
             session.add(organisation)
     return organisation
-
-

@@ -22,8 +22,9 @@ def test_wrong_password_gives_german_message_without_hint(client):
         assert response.status_code == 422
         assert "Benutzername oder Passwort ist falsch." in response.get_data(as_text=True)
     # the two pages say exactly the same thing
-    assert wrong_password.get_data(as_text=True).count("falsch") == \
-        unknown_user.get_data(as_text=True).count("falsch")
+    assert wrong_password.get_data(as_text=True).count("falsch") == unknown_user.get_data(
+        as_text=True
+    ).count("falsch")
 
 
 def test_login_keeps_the_typed_user_name(client):
@@ -73,8 +74,15 @@ def test_production_config_marks_cookies_secure(monkeypatch):
 def test_open_redirect_after_login_is_refused(client):
     make_user("cm.anna")
     token = csrf_token(client, "/login")
-    response = client.post("/login", data={"username": "cm.anna", "password": PASSWORD,
-                                           "next": "//evil.example/x", "csrf_token": token})
+    response = client.post(
+        "/login",
+        data={
+            "username": "cm.anna",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": token,
+        },
+    )
     assert response.location == "/"
 
 

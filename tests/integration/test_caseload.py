@@ -78,7 +78,7 @@ def test_open_cases_sort_by_days_without_activity(client, db, direction):
     login(client, "cm.sort")
     page = client.get(f"/?sort=inactive&dir={direction}").get_data(as_text=True)
     first, second = (quiet, busy) if direction == "asc" else (busy, quiet)
-    assert page.index(f"/cases/{first.id}\"") < page.index(f"/cases/{second.id}\"")
+    assert page.index(f'/cases/{first.id}"') < page.index(f'/cases/{second.id}"')
     assert "inaktiv" in page  # 45 days without activity is flagged
 
 

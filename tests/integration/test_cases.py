@@ -41,8 +41,9 @@ def reload(db, case_id):
 def test_open_case_from_the_client_page(client, db, anna):
     person = make_client(anna)
     token = csrf_token(client, f"/clients/{person.id}")
-    response = client.post(f"/cases/open/{person.id}", data={"kind": "short_counselling",
-                                                             "csrf_token": token})
+    response = client.post(
+        f"/cases/open/{person.id}", data={"kind": "short_counselling", "csrf_token": token}
+    )
     assert response.status_code == 302
     page = client.get(response.location).get_data(as_text=True)
     assert "Kurzberatung" in page and "Erstberatung (Intake)" in page
@@ -62,8 +63,16 @@ def test_open_case_without_classification_is_refused(client, db, anna):
 
 def test_need_is_recorded(client, db, anna):
     case = make_case(anna, KB)
-    response = post(client, case.id, "needs", "need", life_area="housing", legal_domain="",
-                    description="Wohnungssuche", in_focus="y")
+    response = post(
+        client,
+        case.id,
+        "needs",
+        "need",
+        life_area="housing",
+        legal_domain="",
+        description="Wohnungssuche",
+        in_focus="y",
+    )
     assert response.status_code == 302
     assert "Wohnungssuche" in client.get(f"/cases/{case.id}").get_data(as_text=True)
 
@@ -72,8 +81,15 @@ def test_third_focus_need_in_kb_is_refused_and_input_kept(client, db, anna):
     case = make_case(anna, KB)
     for area in ("housing", "work"):
         post(client, case.id, "needs", "need", life_area=area, description=area, in_focus="y")
-    response = post(client, case.id, "needs", "need", life_area="health",
-                    description="Facharzttermin", in_focus="y")
+    response = post(
+        client,
+        case.id,
+        "needs",
+        "need",
+        life_area="health",
+        description="Facharzttermin",
+        in_focus="y",
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "höchstens zwei Bedarfe im Fokus" in page
@@ -115,8 +131,14 @@ def test_cm_reaches_planning_with_need_and_agreed_goal(client, db, anna):
     assert post(client, case.id, "stage", "stage", target="assessment").status_code == 302
     refused = post(client, case.id, "stage", "stage", target="planning")
     assert "vereinbartes Ziel" in refused.get_data(as_text=True)
-    post(client, case.id, "goals", "goal", text="Unterlagen eingereicht",
-         agreed_on=today().isoformat())
+    post(
+        client,
+        case.id,
+        "goals",
+        "goal",
+        text="Unterlagen eingereicht",
+        agreed_on=today().isoformat(),
+    )
     assert post(client, case.id, "stage", "stage", target="planning").status_code == 302
     assert reload(db, case.id).stage is Stage.PLANNING
     history = client.get(f"/cases/{case.id}").get_data(as_text=True)
@@ -135,8 +157,16 @@ def test_goal_agreed_in_future_is_refused(client, db, anna):
 def test_consultation_records_entry_time_and_lag(client, db, anna):
     case = make_case(anna, KB)
     three_days_ago = (today() - dt.timedelta(days=3)).isoformat()
-    response = post(client, case.id, "consultations", "consultation", held_on=three_days_ago,
-                    duration_minutes="45", mode="in_person", interpreter_language="ar")
+    response = post(
+        client,
+        case.id,
+        "consultations",
+        "consultation",
+        held_on=three_days_ago,
+        duration_minutes="45",
+        mode="in_person",
+        interpreter_language="ar",
+    )
     assert response.status_code == 302
     consultation = db.session.scalar(select(Consultation))
     assert consultation.entry_lag_days == 3
@@ -149,8 +179,15 @@ def test_consultation_records_entry_time_and_lag(client, db, anna):
 def test_consultation_with_bad_input_is_refused(client, db, anna):
     case = make_case(anna, KB)
     tomorrow = (today() + dt.timedelta(days=1)).isoformat()
-    response = post(client, case.id, "consultations", "consultation", held_on=tomorrow,
-                    duration_minutes="0", mode="phone")
+    response = post(
+        client,
+        case.id,
+        "consultations",
+        "consultation",
+        held_on=tomorrow,
+        duration_minutes="0",
+        mode="phone",
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "nicht in der Zukunft stattgefunden" in page
@@ -162,8 +199,14 @@ def test_reclassify_kb_to_cm_keeps_history(client, db, anna):
     case = make_case(anna, KB)
     post(client, case.id, "needs", "need", life_area="work", description="Arbeit")
     post(client, case.id, "stage", "stage", target="counselling")
-    response = post(client, case.id, "classification", "reclassify",
-                    kind="case_management", reason="Mehrere Rechtskreise betroffen")
+    response = post(
+        client,
+        case.id,
+        "classification",
+        "reclassify",
+        kind="case_management",
+        reason="Mehrere Rechtskreise betroffen",
+    )
     assert response.status_code == 302
     case = reload(db, case.id)
     assert case.kind is CM and case.stage is Stage.ASSESSMENT
@@ -173,8 +216,9 @@ def test_reclassify_kb_to_cm_keeps_history(client, db, anna):
 
 def test_reclassify_without_reason_is_refused(client, db, anna):
     case = make_case(anna, KB)
-    response = post(client, case.id, "classification", "reclassify", kind="case_management",
-                    reason="")
+    response = post(
+        client, case.id, "classification", "reclassify", kind="case_management", reason=""
+    )
     assert response.status_code == 422
     assert "Bitte begründen Sie die Änderung der Einstufung." in response.get_data(as_text=True)
     assert reload(db, case.id).kind is KB
@@ -182,8 +226,15 @@ def test_reclassify_without_reason_is_refused(client, db, anna):
 
 def test_early_kb_closure_is_refused_with_goals_achieved(client, db, anna):
     case = make_case(anna, KB)
-    response = post(client, case.id, "close", "close", closed_on=today().isoformat(),
-                    reason="goals_achieved", reason_text="")
+    response = post(
+        client,
+        case.id,
+        "close",
+        "close",
+        closed_on=today().isoformat(),
+        reason="goals_achieved",
+        reason_text="",
+    )
     assert response.status_code == 422
     assert "mindestens zwei Beratungsgespräche" in response.get_data(as_text=True)
     assert reload(db, case.id).stage is Stage.INTAKE
@@ -191,8 +242,15 @@ def test_early_kb_closure_is_refused_with_goals_achieved(client, db, anna):
 
 def test_kb_closes_early_when_contact_broke_off(client, db, anna):
     case = make_case(anna, KB)
-    response = post(client, case.id, "close", "close", closed_on=today().isoformat(),
-                    reason="contact_broke_off", reason_text="")
+    response = post(
+        client,
+        case.id,
+        "close",
+        "close",
+        closed_on=today().isoformat(),
+        reason="contact_broke_off",
+        reason_text="",
+    )
     assert response.status_code == 302
     case = reload(db, case.id)
     assert case.stage is Stage.CLOSED and case.closed_on == today()
@@ -221,13 +279,16 @@ def test_case_of_another_case_manager_is_not_found(client, db, anna):
 
 def post_without_page(client, case_id):
     token = csrf_token(client, "/")
-    return client.post(f"/cases/{case_id}/needs", data={
-        "need-csrf_token": token, "need-life_area": "work", "need-description": "x"})
+    return client.post(
+        f"/cases/{case_id}/needs",
+        data={"need-csrf_token": token, "need-life_area": "work", "need-description": "x"},
+    )
 
 
 def test_case_form_without_csrf_token_is_refused(client, db, anna):
     case = make_case(anna, KB)
-    response = client.post(f"/cases/{case.id}/needs", data={
-        "need-life_area": "work", "need-description": "x"})
+    response = client.post(
+        f"/cases/{case.id}/needs", data={"need-life_area": "work", "need-description": "x"}
+    )
     assert response.status_code == 400
     assert count(db, Need) == 0

@@ -5,10 +5,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from kimdb.auth.models import User
-from kimdb.cases.models import Case
-from kimdb.cases.rules import CaseKind, Stage
 from kimdb.caseload.rules import Band
 from kimdb.caseload.service import caseload_of
+from kimdb.cases.models import Case
+from kimdb.cases.rules import CaseKind, Stage
 from kimdb.clients.models import Client
 from tests.factories import login
 
@@ -24,8 +24,10 @@ def test_demo_builds_warendorf_on_real_figures(data_app, db):
     assert 500 <= cases <= 600
     cm = db.session.scalar(select(func.count(Case.id)).where(Case.kind == CaseKind.CASE_MANAGEMENT))
     assert 0.28 < cm / cases < 0.42
-    bands = {u: caseload_of(db.session.scalar(select(User).where(User.username == u))).band
-             for u in ("cm.above", "cm.within", "cm.below")}
+    bands = {
+        u: caseload_of(db.session.scalar(select(User).where(User.username == u))).band
+        for u in ("cm.above", "cm.within", "cm.below")
+    }
     assert bands == {"cm.above": Band.ABOVE, "cm.within": Band.WITHIN, "cm.below": Band.BELOW}
     assert db.session.scalar(select(func.count(Case.id)).where(Case.stage == Stage.CLOSED)) > 50
 
@@ -49,11 +51,21 @@ def test_demo_login_works(client, data_app, db):
 
 def test_create_user_reads_password_from_stdin(client, data_app, db):
     runner = data_app.test_cli_runner()
-    runner.invoke(args=["kimdb", "create-organisation", "KI Kreis Borken",
-                        "--municipality", "Kreis Borken"])
+    runner.invoke(
+        args=["kimdb", "create-organisation", "KI Kreis Borken", "--municipality", "Kreis Borken"]
+    )
     result = runner.invoke(
-        args=["kimdb", "create-user", "first.admin", "--role", "admin",
-              "--organisation", "KI Kreis Borken", "--fte", "0,5"],
+        args=[
+            "kimdb",
+            "create-user",
+            "first.admin",
+            "--role",
+            "admin",
+            "--organisation",
+            "KI Kreis Borken",
+            "--fte",
+            "0,5",
+        ],
         input="ein-langes-passwort\n",
     )
     assert result.exit_code == 0, result.output
@@ -64,14 +76,29 @@ def test_create_user_reads_password_from_stdin(client, data_app, db):
 def test_create_user_refuses_bad_input(data_app, db):
     runner = data_app.test_cli_runner()
     runner.invoke(args=["kimdb", "create-organisation", "KI X", "--municipality", "Kreis X"])
-    unknown_org = runner.invoke(args=["kimdb", "create-user", "u1", "--role", "admin",
-                                      "--organisation", "nope"], input="ein-langes-passwort\n")
+    unknown_org = runner.invoke(
+        args=["kimdb", "create-user", "u1", "--role", "admin", "--organisation", "nope"],
+        input="ein-langes-passwort\n",
+    )
     assert unknown_org.exit_code != 0 and "no organisation named" in unknown_org.output
-    short = runner.invoke(args=["kimdb", "create-user", "u1", "--role", "admin",
-                                "--organisation", "KI X"], input="kurz\n")
+    short = runner.invoke(
+        args=["kimdb", "create-user", "u1", "--role", "admin", "--organisation", "KI X"],
+        input="kurz\n",
+    )
     assert short.exit_code != 0 and "at least 10" in short.output
-    bad_fte = runner.invoke(args=["kimdb", "create-user", "u1", "--role", "case_manager",
-                                  "--organisation", "KI X", "--fte", "1.5"],
-                            input="ein-langes-passwort\n")
+    bad_fte = runner.invoke(
+        args=[
+            "kimdb",
+            "create-user",
+            "u1",
+            "--role",
+            "case_manager",
+            "--organisation",
+            "KI X",
+            "--fte",
+            "1.5",
+        ],
+        input="ein-langes-passwort\n",
+    )
     assert bad_fte.exit_code != 0 and "FTE" in bad_fte.output
     assert db.session.scalar(select(func.count(User.id))) == 0

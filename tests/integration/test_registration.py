@@ -44,13 +44,16 @@ def case_manager(client):
 
 
 def counts(db):
-    return (db.session.scalar(select(func.count(Client.id))),
-            db.session.scalar(select(func.count(Consent.id))))
+    return (
+        db.session.scalar(select(func.count(Client.id))),
+        db.session.scalar(select(func.count(Consent.id))),
+    )
 
 
 def test_registration_stores_client_and_consent(client, db, case_manager):
-    response = client.post("/clients/new", data=form_data(client),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/clients/new", data=form_data(client), content_type="multipart/form-data"
+    )
     assert response.status_code == 302
     page = client.get(response.location).get_data(as_text=True)
     assert "Al-Hassan, Rania" in page
@@ -71,8 +74,10 @@ def test_stored_scan_can_be_opened_again(client, db, case_manager):
 
 def test_pdf_scan_is_accepted(client, db, case_manager):
     data = form_data(client, scan=(io.BytesIO(PDF_BYTES), "einwilligung.pdf"))
-    assert client.post("/clients/new", data=data,
-                       content_type="multipart/form-data").status_code == 302
+    assert (
+        client.post("/clients/new", data=data, content_type="multipart/form-data").status_code
+        == 302
+    )
 
 
 def assert_refused(response, db, message, typed=("Al-Hassan", "Rania", "1988-03-14")):
@@ -86,14 +91,18 @@ def assert_refused(response, db, message, typed=("Al-Hassan", "Rania", "1988-03-
 
 
 def test_missing_consent_scope_writes_nothing(client, db, case_manager):
-    response = client.post("/clients/new", data=form_data(client, processing_agreed=None),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/clients/new",
+        data=form_data(client, processing_agreed=None),
+        content_type="multipart/form-data",
+    )
     assert_refused(response, db, "Ohne Einwilligung in die Verarbeitung")
 
 
 def test_missing_scan_writes_nothing(client, db, case_manager):
-    response = client.post("/clients/new", data=form_data(client, scan=None),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/clients/new", data=form_data(client, scan=None), content_type="multipart/form-data"
+    )
     assert_refused(response, db, "Bitte den unterschriebenen Scan hochladen.")
 
 
@@ -104,37 +113,45 @@ def stored_scans():
 def test_renamed_text_file_is_refused(client, db, case_manager):
     before = stored_scans()
     fake = (io.BytesIO(b"Kein Scan, nur Text.\n"), "scan.pdf")
-    response = client.post("/clients/new", data=form_data(client, scan=fake),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/clients/new", data=form_data(client, scan=fake), content_type="multipart/form-data"
+    )
     assert_refused(response, db, "diese Datei ist keine")
     assert stored_scans() == before  # no file left behind
 
 
 def test_future_signing_date_is_refused(client, db, case_manager):
     tomorrow = (today() + dt.timedelta(days=1)).isoformat()
-    response = client.post("/clients/new", data=form_data(client, signed_on=tomorrow),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/clients/new",
+        data=form_data(client, signed_on=tomorrow),
+        content_type="multipart/form-data",
+    )
     assert_refused(response, db, "Das Datum der Unterschrift darf nicht in der Zukunft liegen.")
 
 
 def test_missing_name_and_bad_email_are_named_at_their_fields(client, db, case_manager):
-    response = client.post("/clients/new",
-                           data=form_data(client, given_name="", email="kein-at-zeichen"),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/clients/new",
+        data=form_data(client, given_name="", email="kein-at-zeichen"),
+        content_type="multipart/form-data",
+    )
     assert_refused(response, db, "Bitte den Vornamen angeben.", typed=("Al-Hassan",))
     assert "Bitte eine gültige E-Mail-Adresse angeben." in response.get_data(as_text=True)
 
 
 def test_too_large_scan_is_refused(app, client, db, case_manager, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_UPLOAD_MB", 0)
-    response = client.post("/clients/new", data=form_data(client),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/clients/new", data=form_data(client), content_type="multipart/form-data"
+    )
     assert_refused(response, db, "Der Scan ist zu groß")
 
 
 def test_registration_without_csrf_token_is_refused(client, db, case_manager):
-    response = client.post("/clients/new", data=form_data(client, csrf_token=None),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/clients/new", data=form_data(client, csrf_token=None), content_type="multipart/form-data"
+    )
     assert response.status_code == 400
     assert counts(db) == (0, 0)
 
@@ -167,7 +184,9 @@ def test_database_refuses_a_client_with_a_missing_consent(db):
 def test_personal_fields_and_scan_are_not_stored_in_plaintext(db):
     user = make_user("cm.raw")
     make_client(user, given="Ülkü", family="Zaharieva")
-    raw = db.session.execute(text("SELECT given_name, family_name, date_of_birth FROM clients")).one()
+    raw = db.session.execute(
+        text("SELECT given_name, family_name, date_of_birth FROM clients")
+    ).one()
     for value in raw:
         blob = bytes(value)
         assert b"Zaharieva" not in blob and "Ülkü".encode() not in blob and b"1990" not in blob

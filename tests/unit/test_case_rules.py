@@ -23,8 +23,7 @@ def test_cm_moves_along_its_path_one_stage_at_a_time():
 
 def test_reassessment_goes_from_monitoring_back_to_assessment():
     assert rules.next_stages(CM, Stage.MONITORING) == [Stage.EVALUATION, Stage.ASSESSMENT]
-    rules.check_transition(facts(stage=Stage.MONITORING, needs=2, agreed_goals=1),
-                           Stage.ASSESSMENT)
+    rules.check_transition(facts(stage=Stage.MONITORING, needs=2, agreed_goals=1), Stage.ASSESSMENT)
 
 
 def test_kb_path_is_intake_counselling():
@@ -41,8 +40,7 @@ def test_assessment_needs_a_need():
 def test_planning_needs_an_agreed_goal():
     with pytest.raises(rules.TransitionRefused, match="vereinbartes Ziel"):
         rules.check_transition(facts(stage=Stage.ASSESSMENT, needs=1), Stage.PLANNING)
-    rules.check_transition(facts(stage=Stage.ASSESSMENT, needs=1, agreed_goals=1),
-                           Stage.PLANNING)
+    rules.check_transition(facts(stage=Stage.ASSESSMENT, needs=1, agreed_goals=1), Stage.PLANNING)
 
 
 def test_a_stage_jump_is_refused():
@@ -71,8 +69,9 @@ def test_closure_needs_date_and_reason():
 
 def test_closure_date_not_in_future_nor_before_opening():
     with pytest.raises(rules.ClosureRefused, match="Zukunft"):
-        rules.check_closure(facts(), TODAY + dt.timedelta(days=1), ClosureReason.MOVED_AWAY,
-                            "", TODAY)
+        rules.check_closure(
+            facts(), TODAY + dt.timedelta(days=1), ClosureReason.MOVED_AWAY, "", TODAY
+        )
     with pytest.raises(rules.ClosureRefused, match="vor der Eröffnung"):
         rules.check_closure(facts(), dt.date(2026, 9, 1), ClosureReason.MOVED_AWAY, "", TODAY)
 
@@ -86,24 +85,26 @@ def test_other_reason_needs_a_text():
 
 def test_kb_with_one_consultation_cannot_close_as_goals_achieved():
     with pytest.raises(rules.ClosureRefused, match="zwei Beratungsgespräche"):
-        rules.check_closure(facts(kind=KB, consultations=1), TODAY,
-                            ClosureReason.GOALS_ACHIEVED, "", TODAY)
+        rules.check_closure(
+            facts(kind=KB, consultations=1), TODAY, ClosureReason.GOALS_ACHIEVED, "", TODAY
+        )
 
 
 def test_kb_with_one_consultation_closes_when_contact_broke_off():
-    rules.check_closure(facts(kind=KB, consultations=1), TODAY,
-                        ClosureReason.CONTACT_BROKE_OFF, "", TODAY)
+    rules.check_closure(
+        facts(kind=KB, consultations=1), TODAY, ClosureReason.CONTACT_BROKE_OFF, "", TODAY
+    )
 
 
 def test_kb_after_two_consultations_closes_as_goals_achieved():
-    rules.check_closure(facts(kind=KB, consultations=2), TODAY,
-                        ClosureReason.GOALS_ACHIEVED, "", TODAY)
+    rules.check_closure(
+        facts(kind=KB, consultations=2), TODAY, ClosureReason.GOALS_ACHIEVED, "", TODAY
+    )
 
 
 def test_closed_case_cannot_be_closed_again():
     with pytest.raises(rules.ClosureRefused, match="bereits"):
-        rules.check_closure(facts(stage=Stage.CLOSED), TODAY, ClosureReason.MOVED_AWAY, "",
-                            TODAY)
+        rules.check_closure(facts(stage=Stage.CLOSED), TODAY, ClosureReason.MOVED_AWAY, "", TODAY)
 
 
 def test_kb_case_cannot_hold_a_third_focus_need():
@@ -146,5 +147,7 @@ def test_closed_case_is_not_reclassified():
     ],
 )
 def test_stage_after_reclassification(kind, stage, needs, new_kind, expected):
-    assert rules.stage_after_reclassification(
-        facts(kind=kind, stage=stage, needs=needs), new_kind) is expected
+    assert (
+        rules.stage_after_reclassification(facts(kind=kind, stage=stage, needs=needs), new_kind)
+        is expected
+    )

@@ -17,9 +17,16 @@ def test_half_time_post_has_25_to_30():
 
 @pytest.mark.parametrize(
     ("open_cases", "fte", "band"),
-    [(24, "0.5", Band.BELOW), (25, "0.5", Band.WITHIN), (30, "0.5", Band.WITHIN),
-     (31, "0.5", Band.ABOVE), (49, "1.0", Band.BELOW), (61, "1.0", Band.ABOVE),
-     (40, "0.8", Band.WITHIN), (49, "0.8", Band.ABOVE)],
+    [
+        (24, "0.5", Band.BELOW),
+        (25, "0.5", Band.WITHIN),
+        (30, "0.5", Band.WITHIN),
+        (31, "0.5", Band.ABOVE),
+        (49, "1.0", Band.BELOW),
+        (61, "1.0", Band.ABOVE),
+        (40, "0.8", Band.WITHIN),
+        (49, "0.8", Band.ABOVE),
+    ],
 )
 def test_band_edges(open_cases, fte, band):
     assert caseload_band(open_cases, Decimal(fte)) is band
