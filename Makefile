@@ -28,7 +28,7 @@ install-test: $(VENV)/.installed-test translations
 
 ## Compile the gettext catalogs (German, English) into .mo files.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d kimdb/translations
+	$(BIN)/pybabel compile -d kimdb/translations 2>&1 | grep -v "^compiling" || true
 
 ## Re-extract the UI strings and merge them into the catalogs (for developers).
 messages: $(VENV)/.installed
