@@ -63,7 +63,7 @@ class Config:
         self.CONSENT_FORMS_DIR = _env("CONSENT_FORMS_DIR", str(BASE_DIR / "consent_forms"))
 
         self.BABEL_DEFAULT_LOCALE = "de"
-        self.BABEL_DEFAULT_TIMEZONE = _env("TIMEZONE", "Europe/Berlin")
+        self.BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"  # kimdb serves NRW (kimdb.timeutil)
         self.BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "kimdb" / "translations")
         self.LANGUAGES = ("de", "en")
 

@@ -414,15 +414,19 @@ class _Builder:
 
     def _case(self, user: User, closed: bool) -> None:
         rnd = self.random
-        span = 540
-        opened = self.today - dt.timedelta(
-            days=int(span * (rnd.random() ** (0.6 if closed else 1.3)))
-        )
         kind = (
             CaseKind.CASE_MANAGEMENT
             if rnd.random() < (0.36 if user.username != "cm.above" else 0.45)
             else CaseKind.SHORT_COUNSELLING
         )
+        # Open KB cases are young (a few consultations); CM cases run up to 18 months.
+        if closed:
+            span = 540
+        elif kind is CaseKind.SHORT_COUNSELLING:
+            span = 120
+        else:
+            span = 520
+        opened = self.today - dt.timedelta(days=int(span * rnd.random() ** 1.2))
         client = self._client(user, opened)
         case = Case(
             client=client,
@@ -445,10 +449,17 @@ class _Builder:
             target = rnd.choices(path[:-1], weights=[25, 75])[0]
         reached = path[: path.index(target) + 1]
 
-        # Consultations: KB usually 2, CM more; ~12 % of open cases fell silent 30+ days ago.
-        silent = not closed and rnd.random() < 0.12
-        horizon = self.today - dt.timedelta(days=rnd.randint(31, 90)) if silent else self.today
-        horizon = max(horizon, opened)
+        # Consultations: KB usually 2, CM more. The last one of an open case is recent, except
+        # for ~12 % of open cases that fell silent 31–120 days ago (R6 flags them).
+        if closed:
+            last_day = opened + dt.timedelta(
+                days=rnd.randint(0, min(200, (self.today - opened).days))
+            )
+        elif rnd.random() < 0.12:
+            last_day = self.today - dt.timedelta(days=rnd.randint(31, 120))
+        else:
+            last_day = self.today - dt.timedelta(days=rnd.randint(0, 25))
+        horizon = max(min(last_day, self.today), opened)
         count = (
             rnd.choice([1, 2, 2, 2, 3, 4])
             if kind is CaseKind.SHORT_COUNSELLING
@@ -461,7 +472,8 @@ class _Builder:
             for _ in range(count)
         )
         if days:
-            days[0] = opened
+            days[0], days[-1] = opened, horizon
+            days.sort()
         for held in days:
             lag = rnd.choices([0, 1, 2, 4, 9], weights=[72, 12, 8, 5, 3])[0]
             entered_day = min(held + dt.timedelta(days=lag), self.today)
@@ -526,19 +538,26 @@ class _Builder:
 
         # History: first classification and every stage up to the one reached.
         case.classification_changes.append(
-            ClassificationChange(to_kind=kind, changed_by=user, changed_at=self._moment(opened, 9))
+            ClassificationChange(
+                to_kind=kind,
+                changed_by=user,
+                changed_at=dt.datetime.combine(opened, dt.time(9, 0), LOCAL_ZONE).astimezone(
+                    dt.UTC
+                ),
+            )
         )
         step_days = [
             opened + (last - opened) * i / max(1, len(reached) - 1) for i in range(len(reached))
         ]
         previous = None
-        for stage, day in zip(reached, step_days, strict=True):
+        for step, (stage, day) in enumerate(zip(reached, step_days, strict=True)):
+            moment = dt.datetime.combine(day, dt.time(9, 30), LOCAL_ZONE)
             case.stage_changes.append(
                 StageChange(
                     from_stage=previous,
                     to_stage=stage,
                     changed_by=user,
-                    changed_at=self._moment(day if isinstance(day, dt.date) else opened, 10),
+                    changed_at=(moment + dt.timedelta(minutes=step)).astimezone(dt.UTC),
                 )
             )
             previous = stage

@@ -66,13 +66,19 @@ class RegistrationForm(FlaskForm):
             not_before(dt.date(1900, 1, 1), _l("Bitte ein Geburtsdatum nach 1900 angeben.")),
         ],
     )
-    gender = SelectField(_l("Geschlecht"), choices=enum_choices(labels.GENDER))
+    gender = SelectField(
+        _l("Geschlecht"),
+        choices=[("", _l("– bitte wählen –")), *enum_choices(labels.GENDER)],
+        validators=[DataRequired(_l("Bitte das Geschlecht wählen (oder „keine Angabe“)."))],
+    )
     country_of_origin = SelectField(
         _l("Herkunftsland"), validators=[DataRequired(_l("Bitte das Herkunftsland wählen."))]
     )
     languages = CheckboxListField(_l("Sprachen"), validators=[Optional()])
     residence_status = SelectField(
-        _l("Aufenthaltsstatus"), choices=enum_choices(labels.RESIDENCE_STATUS)
+        _l("Aufenthaltsstatus"),
+        choices=[("", _l("– bitte wählen –")), *enum_choices(labels.RESIDENCE_STATUS)],
+        validators=[DataRequired(_l("Bitte den Aufenthaltsstatus wählen (oder „ungeklärt“)."))],
     )
     phone = TelField(_l("Telefon (freiwillig)"), validators=[Optional(), Length(max=40)])
     email = EmailField(
