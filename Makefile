@@ -32,9 +32,9 @@ translations: $(VENV)/.installed
 
 ## Re-extract the UI strings and merge them into the catalogs (for developers).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project kimdb -o kimdb/translations/messages.pot .
-	$(BIN)/pybabel update -q -N -i kimdb/translations/messages.pot -d kimdb/translations
+	$(BIN)/pybabel update -N -i kimdb/translations/messages.pot -d kimdb/translations
 
 ## Secrets of the demo instance: generated once, kept in instance/ (never committed).
 $(DEMO_ENV): | $(VENV)/.installed

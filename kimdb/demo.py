@@ -94,7 +94,7 @@ ORIGINS = {
     "RU": 2,
     "AZ": 2,
 }
-FAKER_LOCALES = {"TR": "tr_TR", "RO": "ro_RO", "PL": "pl_PL", "BG": "en_GB", "AZ": "az_AZ"}
+FAKER_LOCALES = {"TR": "tr_TR", "RO": "ro_RO", "PL": "pl_PL", "AZ": "az_AZ"}
 NAMES = {
     "arabic": (
         [
@@ -183,6 +183,11 @@ NAMES = {
         ["Hodan", "Amina", "Sahra", "Ifrah"],
         ["Warsame", "Farah", "Jama", "Hirsi", "Osman"],
     ),
+    "bulgarian": (
+        ["Georgi", "Dimitar", "Ivan", "Nikolai"],
+        ["Mariya", "Elena", "Desislava", "Petya"],
+        ["Georgiev", "Dimitrova", "Petrov", "Ivanova", "Stoyanov"],
+    ),
     "guinean": (
         ["Mamadou", "Alpha", "Ibrahima", "Ousmane"],
         ["Fatoumata", "Mariama", "Kadiatou", "Aissatou"],
@@ -199,6 +204,7 @@ NAME_GROUP = {
     "ER": "eritrean",
     "SO": "somali",
     "GN": "guinean",
+    "BG": "bulgarian",
 }
 LANGUAGES = {
     "SY": ["ar"],
