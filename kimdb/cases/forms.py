@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kimdb import labels
@@ -122,3 +122,22 @@ class ConsultationForm(FlaskForm):
     def fill_choices(self) -> None:
         """Fill the interpreter languages in the UI language."""
         self.interpreter_language.choices = [("", _l("ohne Sprachmittlung")), *labels.languages()]
+
+
+class GoalUpdateForm(FlaskForm):
+    """Update one goal: its status, and the agreement date if it is not yet agreed."""
+
+    status = SelectField(_l("Stand"), choices=enum_choices(labels.GOAL_STATUS))
+    agreed_on = GermanDateField(
+        _l("Vereinbart am"),
+        validators=[
+            Optional(),
+            not_in_future(_l("Das Vereinbarungsdatum darf nicht in der Zukunft liegen.")),
+        ],
+    )
+
+
+class NeedFocusForm(FlaskForm):
+    """Put a need into focus or take it out (R3)."""
+
+    in_focus = HiddenField()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from kimdb.auth import policy
 from kimdb.auth.models import User
@@ -42,11 +42,12 @@ def get_case(user: User, case_id: int) -> Case | None:
         select(Case)
         .where(Case.id == case_id, policy.case_visible(user))
         .options(
+            joinedload(Case.client),
             selectinload(Case.needs),
             selectinload(Case.goals),
             selectinload(Case.consultations),
-            selectinload(Case.stage_changes),
-            selectinload(Case.classification_changes),
+            selectinload(Case.stage_changes).joinedload(StageChange.changed_by),
+            selectinload(Case.classification_changes).joinedload(ClassificationChange.changed_by),
         )
     )
 
@@ -252,10 +253,7 @@ def add_need(
 def add_goal(case: Case, text: str, agreed_on: dt.date | None, by: User) -> Goal:
     """Record a goal in ``case``; agreed when ``agreed_on`` is given (needed for planning, R4)."""
     _require_open(case)
-    if agreed_on and agreed_on > today():
-        raise RuleViolation(
-            _l("Das Vereinbarungsdatum darf nicht in der Zukunft liegen."), field="agreed_on"
-        )
+    _check_agreed_on(agreed_on)
     with transaction():
         goal = Goal(
             text=text.strip(),
@@ -267,6 +265,52 @@ def add_goal(case: Case, text: str, agreed_on: dt.date | None, by: User) -> Goal
         case.goals.append(goal)
         _touch(case, today())
     return goal
+
+
+def _check_agreed_on(agreed_on: dt.date | None) -> None:
+    if agreed_on and agreed_on > today():
+        raise RuleViolation(
+            _l("Das Vereinbarungsdatum darf nicht in der Zukunft liegen."), field="agreed_on"
+        )
+
+
+def update_goal(
+    case: Case, goal_id: int, status: GoalStatus, agreed_on: dt.date | None, by: User
+) -> Goal:
+    """Set the status of goal ``goal_id`` of ``case``; record its agreement date if it had none.
+
+    An agreement date once recorded is kept (it is the basis of the planning stage, R4).
+    Raises RuleViolation for a closed case, an unknown goal or a date in the future.
+    """
+    _require_open(case)
+    goal = next((g for g in case.goals if g.id == goal_id), None)
+    if goal is None:
+        raise RuleViolation(_l("Dieses Ziel gehört nicht zu diesem Fall."))
+    _check_agreed_on(agreed_on)
+    with transaction():
+        goal.status = status
+        if goal.agreed_on is None and agreed_on is not None:
+            goal.agreed_on = agreed_on
+        _touch(case, today())
+    return goal
+
+
+def set_need_focus(case: Case, need_id: int, in_focus: bool, by: User) -> Need:
+    """Put need ``need_id`` of ``case`` into focus or take it out (R3: at most two in KB).
+
+    Raises FocusLimitReached for a third focus need in KB, RuleViolation for a closed case or
+    an unknown need.
+    """
+    _require_open(case)
+    need = next((n for n in case.needs if n.id == need_id), None)
+    if need is None:
+        raise RuleViolation(_l("Dieser Bedarf gehört nicht zu diesem Fall."))
+    if in_focus and not need.in_focus:
+        rules.check_focus_need(case.kind, case.facts().focus_needs)
+    with transaction():
+        need.in_focus = in_focus
+        _touch(case, today())
+    return need
 
 
 def record_consultation(

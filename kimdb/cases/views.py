@@ -14,12 +14,14 @@ from kimdb.cases.forms import (
     CloseForm,
     ConsultationForm,
     GoalForm,
+    GoalUpdateForm,
+    NeedFocusForm,
     NeedForm,
     OpenCaseForm,
     ReclassifyForm,
     StageForm,
 )
-from kimdb.cases.models import Case, ConsultationMode, LegalDomain, LifeArea
+from kimdb.cases.models import Case, ConsultationMode, GoalStatus, LegalDomain, LifeArea
 from kimdb.cases.rules import CaseKind, ClosureReason, Stage
 from kimdb.clients import service as clients_service
 from kimdb.rules import RuleViolation
@@ -58,8 +60,27 @@ def _forms(case: Case, failed: str | None = None, failed_form=None) -> dict:
     return forms
 
 
-def _page(case: Case, failed: str | None = None, form=None, status: int = 200):
-    forms = _forms(case, failed, form)
+def _row_forms(case: Case, failed: str | None, row_id: int | None, failed_form) -> dict:
+    """One small form per goal (status, agreement) and per need (focus)."""
+    goals = {
+        g.id: failed_form
+        if (failed, row_id) == ("goal_update", g.id)
+        else GoalUpdateForm(prefix=f"goal{g.id}", formdata=None, status=g.status.value)
+        for g in case.goals
+    }
+    needs = {
+        n.id: failed_form
+        if (failed, row_id) == ("need_focus", n.id)
+        else NeedFocusForm(prefix=f"focus{n.id}", formdata=None, in_focus="" if n.in_focus else "y")
+        for n in case.needs
+    }
+    return {"goals": goals, "needs": needs}
+
+
+def _page(
+    case: Case, failed: str | None = None, form=None, status: int = 200, row_id: int | None = None
+):
+    forms = _forms(case, failed if row_id is None else None, form)
     missing = {
         s: rules.missing_for(case.facts(), s) for s in rules.next_stages(case.kind, case.stage)
     }
@@ -71,10 +92,8 @@ def _page(case: Case, failed: str | None = None, form=None, status: int = 200):
         missing=missing,
         stages=rules.path(case.kind),
         history=service.case_history(case),
-        focus_limit_reached=(
-            case.kind is CaseKind.SHORT_COUNSELLING
-            and case.facts().focus_needs >= rules.KB_FOCUS_LIMIT
-        ),
+        row_forms=_row_forms(case, failed, row_id, form),
+        row_failed=(failed, row_id) if row_id is not None else None,
     ), status
 
 
@@ -215,5 +234,49 @@ def add_consultation(case_id: int):
             form.interpreter_language.data or None,
             form.summary.data,
             by=current_user,
+        ),
+    )
+
+
+def _handle_row(case_id: int, name: str, row_id: int, form, apply):
+    """Like ``_handle`` for the small per-row forms (goal status, need focus)."""
+    case = _load(case_id)
+    if form.validate_on_submit():
+        try:
+            apply(case, form)
+        except RuleViolation as error:
+            attach_error(form, error)
+        else:
+            anchor = "goal" if name == "goal_update" else "need"
+            return redirect(url_for("cases.show", case_id=case.id, _anchor=anchor))
+    return _page(case, name, form, 422, row_id=row_id)
+
+
+@bp.post("/<int:case_id>/goals/<int:goal_id>")
+@case_manager_only
+def update_goal(case_id: int, goal_id: int):
+    """Set a goal's status, and its agreement date if it was not agreed yet."""
+    return _handle_row(
+        case_id,
+        "goal_update",
+        goal_id,
+        GoalUpdateForm(prefix=f"goal{goal_id}"),
+        lambda case, form: service.update_goal(
+            case, goal_id, GoalStatus(form.status.data), form.agreed_on.data, by=current_user
+        ),
+    )
+
+
+@bp.post("/<int:case_id>/needs/<int:need_id>/focus")
+@case_manager_only
+def need_focus(case_id: int, need_id: int):
+    """Put a need into focus or take it out (R3: at most two in a Kurzberatung)."""
+    return _handle_row(
+        case_id,
+        "need_focus",
+        need_id,
+        NeedFocusForm(prefix=f"focus{need_id}"),
+        lambda case, form: service.set_need_focus(
+            case, need_id, form.in_focus.data == "y", by=current_user
         ),
     )

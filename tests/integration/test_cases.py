@@ -292,3 +292,86 @@ def test_case_form_without_csrf_token_is_refused(client, db, anna):
     )
     assert response.status_code == 400
     assert count(db, Need) == 0
+
+
+def test_goal_agreed_later_opens_planning(client, db, anna):
+    case = make_case(anna, CM)
+    post(client, case.id, "needs", "need", life_area="work", description="Arbeit")
+    post(client, case.id, "stage", "stage", target="assessment")
+    post(client, case.id, "goals", "goal", text="Sprachkurs B1", agreed_on="")
+    goal = db.session.scalar(select(Goal))
+    assert goal.agreed_on is None
+    prefix = f"goal{goal.id}"
+    response = post(
+        client,
+        case.id,
+        f"goals/{goal.id}",
+        prefix,
+        status="in_progress",
+        agreed_on=today().isoformat(),
+    )
+    assert response.status_code == 302
+    assert post(client, case.id, "stage", "stage", target="planning").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Goal, goal.id).status.value == "in_progress"
+
+
+def test_goal_update_with_future_date_is_refused(client, db, anna):
+    case = make_case(anna, CM)
+    post(client, case.id, "goals", "goal", text="Sprachkurs B1", agreed_on="")
+    goal = db.session.scalar(select(Goal))
+    tomorrow = (today() + dt.timedelta(days=1)).isoformat()
+    response = post(
+        client, case.id, f"goals/{goal.id}", f"goal{goal.id}", status="achieved", agreed_on=tomorrow
+    )
+    assert response.status_code == 422
+    assert "Das Vereinbarungsdatum darf nicht in der Zukunft liegen." in response.get_data(
+        as_text=True
+    )
+    db.session.expire_all()
+    assert db.session.get(Goal, goal.id).status.value == "open"
+
+
+def test_need_focus_toggle_respects_the_kb_limit(client, db, anna):
+    case = make_case(anna, KB)
+    for area in ("housing", "work"):
+        post(client, case.id, "needs", "need", life_area=area, description=area, in_focus="y")
+    post(client, case.id, "needs", "need", life_area="health", description="Arzt")
+    third = db.session.scalar(select(Need).where(Need.in_focus.is_(False)))
+    refused = post(client, case.id, f"needs/{third.id}/focus", f"focus{third.id}", in_focus="y")
+    assert refused.status_code == 422
+    assert "höchstens zwei Bedarfe im Fokus" in refused.get_data(as_text=True)
+    first = db.session.scalar(select(Need).where(Need.in_focus.is_(True)).order_by(Need.id))
+    released = post(client, case.id, f"needs/{first.id}/focus", f"focus{first.id}", in_focus="")
+    assert released.status_code == 302
+    accepted = post(client, case.id, f"needs/{third.id}/focus", f"focus{third.id}", in_focus="y")
+    assert accepted.status_code == 302
+    assert count(db, Need, in_focus=True) == 2
+
+
+def test_cm_with_three_focus_needs_becomes_kb_after_releasing_one(client, db, anna):
+    case = make_case(anna, CM)
+    for area in ("housing", "work", "health"):
+        post(client, case.id, "needs", "need", life_area=area, description=area, in_focus="y")
+    refused = post(
+        client,
+        case.id,
+        "classification",
+        "reclassify",
+        kind="short_counselling",
+        reason="überschaubar",
+    )
+    assert refused.status_code == 422
+    assert "mehr als zwei Bedarfe im Fokus" in refused.get_data(as_text=True)
+    need = db.session.scalar(select(Need).order_by(Need.id))
+    post(client, case.id, f"needs/{need.id}/focus", f"focus{need.id}", in_focus="")
+    accepted = post(
+        client,
+        case.id,
+        "classification",
+        "reclassify",
+        kind="short_counselling",
+        reason="überschaubar",
+    )
+    assert accepted.status_code == 302
+    assert reload(db, case.id).kind is KB
