@@ -96,6 +96,8 @@ def _register_models() -> None:
     import kimdb.cases.models
     import kimdb.clients.models
     import kimdb.consent.models
+    import kimdb.findings.models
+    import kimdb.households.models
     import kimdb.orgs.models  # noqa: F401
 
 

@@ -78,6 +78,7 @@ class Client(db.Model):
     )
     phone: Mapped[str | None] = mapped_column(EncryptedText)
     email: Mapped[str | None] = mapped_column(EncryptedText)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     registered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     registered_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
