@@ -43,6 +43,7 @@ $(DEMO_ENV): | $(VENV)/.installed
 	print('KIMDB_CONFIG=development'); \
 	print('KIMDB_SECRET_KEY=' + secrets.token_urlsafe(48)); \
 	print('KIMDB_ENCRYPTION_KEY=' + generate_key()); \
+	print('KIMDB_BLIND_INDEX_KEY=' + generate_key()); \
 	print('KIMDB_DATABASE_URL=sqlite:///' + __import__('os').path.abspath('instance/demo.sqlite3')); \
 	print('KIMDB_STORAGE_DIR=' + __import__('os').path.abspath('instance/demo-storage'))" > $@
 	@chmod 600 $@
@@ -50,6 +51,8 @@ $(DEMO_ENV): | $(VENV)/.installed
 
 ## Install, migrate an SQLite database, load the Kreis Warendorf demo, serve on $(HOST):$(PORT).
 demo: install $(DEMO_ENV)
+	@grep -q '^KIMDB_BLIND_INDEX_KEY=' $(DEMO_ENV) || \
+		$(BIN)/python -c "from kimdb.crypto import generate_key; print('KIMDB_BLIND_INDEX_KEY=' + generate_key())" >> $(DEMO_ENV)
 	set -a && . ./$(DEMO_ENV) && set +a && \
 	$(BIN)/flask --app wsgi db upgrade && \
 	$(BIN)/flask --app wsgi kimdb demo && \

@@ -44,7 +44,7 @@ class Config:
     process can change ``KIMDB_*`` variables before it builds an app.
     """
 
-    REQUIRED = ("SECRET_KEY", "ENCRYPTION_KEY")
+    REQUIRED = ("SECRET_KEY", "ENCRYPTION_KEY", "BLIND_INDEX_KEY")
     secure_cookies_default = True
 
     def __init__(self) -> None:
@@ -55,6 +55,9 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # Base64 (urlsafe) 32-byte AES-256-GCM key; never stored in the database.
         self.ENCRYPTION_KEY = _env("ENCRYPTION_KEY")
+        # Urlsafe base64 HMAC key (>= 32 bytes) of the name/date-of-birth search indexes.
+        self.BLIND_INDEX_KEY = _env("BLIND_INDEX_KEY")
+        self.REOPEN_DAYS = _env_int("REOPEN_DAYS", 90)
         self.STORAGE_DIR = _env("STORAGE_DIR", str(BASE_DIR / "instance" / "storage"))
         self.MAX_UPLOAD_MB = _env_int("MAX_UPLOAD_MB", 10)
         # Request body limit: the scan plus room for the other form fields.

@@ -31,7 +31,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     ``config_name`` picks a class from ``config.CONFIGS`` (default: ``KIMDB_CONFIG`` or
     ``production``); ``overrides`` replace single settings (tests). Raises ConfigurationError
-    when a required secret (``KIMDB_SECRET_KEY``, ``KIMDB_ENCRYPTION_KEY``) is missing.
+    when a required secret (``KIMDB_SECRET_KEY``, ``KIMDB_ENCRYPTION_KEY``,
+    ``KIMDB_BLIND_INDEX_KEY``) is missing.
     """
     name = config_name or os.environ.get("KIMDB_CONFIG", "production")
     if name not in CONFIGS:
@@ -53,6 +54,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         )
     try:
         crypto.configure(app.config["ENCRYPTION_KEY"])
+        crypto.configure_blind_index(app.config["BLIND_INDEX_KEY"])
     except crypto.CryptoError as exc:
         raise ConfigurationError(str(exc)) from exc
     _prepare_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -134,3 +135,33 @@ class EncryptedDate(TypeDecorator):
         if value is None:
             return None
         return dt.date.fromisoformat(keyring().decrypt(bytes(value)).decode("ascii"))
+
+
+_index_key: bytes | None = None
+
+
+def configure_blind_index(key: str) -> None:
+    """Install the process-wide HMAC key of the blind indexes (``KIMDB_BLIND_INDEX_KEY``).
+
+    The key is urlsafe base64 of at least 32 bytes and is separate from the encryption keys:
+    it never rotates with them, or every index would have to be rebuilt. Raises CryptoError.
+    """
+    global _index_key
+    try:
+        raw = base64.urlsafe_b64decode(key.strip().encode("ascii"))
+    except (binascii.Error, ValueError) as exc:
+        raise CryptoError("KIMDB_BLIND_INDEX_KEY is not valid base64") from exc
+    if len(raw) < 32:
+        raise CryptoError("KIMDB_BLIND_INDEX_KEY must encode at least 32 bytes")
+    _index_key = raw
+
+
+def blind_index(normalised: str) -> str:
+    """Return the keyed hash (HMAC-SHA256, hex) of an already normalised value.
+
+    Used to find clients by name or date of birth without decrypting the table. Raises
+    CryptoError if ``configure_blind_index`` was not called.
+    """
+    if _index_key is None:
+        raise CryptoError("blind index is not configured (KIMDB_BLIND_INDEX_KEY)")
+    return hmac.new(_index_key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()

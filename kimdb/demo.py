@@ -398,7 +398,7 @@ class _Builder:
                 )
             ],
         )
-        return Client(
+        client = Client(
             consent=consent,
             organisation_id=user.organisation_id,
             given_name=given,
@@ -411,6 +411,8 @@ class _Builder:
             phone=f"+49 2581 {rnd.randint(100000, 999999)}" if rnd.random() < 0.7 else None,
             registered_by=user,
         )
+        client.refresh_search_index()
+        return client
 
     def _moment(self, day: dt.date, hour: int | None = None) -> dt.datetime:
         local = dt.datetime.combine(

@@ -17,6 +17,7 @@ from kimdb.crypto import generate_key
 _TMP = Path(tempfile.mkdtemp(prefix="kimdb-test-"))
 os.environ.setdefault("KIMDB_SECRET_KEY", "test-secret-key")
 os.environ["KIMDB_ENCRYPTION_KEY"] = generate_key()
+os.environ["KIMDB_BLIND_INDEX_KEY"] = generate_key()
 os.environ["KIMDB_STORAGE_DIR"] = str(_TMP / "storage")
 DATABASE_URL = os.environ.get("KIMDB_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"
 os.environ["KIMDB_DATABASE_URL"] = DATABASE_URL

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,6 +25,7 @@ from kimdb.cases.rules import CaseFacts, CaseKind, ClosureReason, Stage
 from kimdb.clients.models import Client
 from kimdb.crypto import EncryptedText
 from kimdb.extensions import db
+from kimdb.orgs.models import Partner
 from kimdb.timeutil import local_date
 
 
@@ -77,6 +79,33 @@ class GoalStatus(StrEnum):
     PARTLY = "partly"
     NOT_ACHIEVED = "not_achieved"
     DROPPED = "dropped"
+
+
+class GoalResponsible(StrEnum):
+    """Who is responsible for reaching a goal (Zielvereinbarung)."""
+
+    CLIENT = "client"
+    CASE_MANAGER = "case_manager"
+    PARTNER = "partner"
+
+
+class ReferralStatus(StrEnum):
+    """Where a referral (Linking) stands."""
+
+    PROPOSED = "proposed"
+    ARRANGED = "arranged"
+    TAKEN_UP = "taken_up"
+    ENDED = "ended"
+    FAILED = "failed"
+
+
+class NoteKind(StrEnum):
+    """The type of a note (Vermerk)."""
+
+    CONSULTATION = "consultation"
+    PHONE_CALL = "phone_call"
+    DOCUMENT = "document"
+    INTERNAL = "internal"
 
 
 class ConsultationMode(StrEnum):
@@ -135,6 +164,20 @@ class Case(db.Model):
     classification_changes: Mapped[list[ClassificationChange]] = relationship(
         back_populates="case", order_by="ClassificationChange.id"
     )
+    assessments: Mapped[list[Assessment]] = relationship(
+        back_populates="case", order_by="Assessment.version"
+    )
+    referrals: Mapped[list[Referral]] = relationship(
+        back_populates="case", order_by="(Referral.referred_on.desc(), Referral.id.desc())"
+    )
+    monitoring_entries: Mapped[list[MonitoringEntry]] = relationship(
+        back_populates="case",
+        order_by="(MonitoringEntry.entry_on.desc(), MonitoringEntry.id.desc())",
+    )
+    notes: Mapped[list[Note]] = relationship(back_populates="case", order_by="Note.id")
+    follow_ups: Mapped[list[FollowUp]] = relationship(
+        back_populates="case", order_by="(FollowUp.due_on, FollowUp.id)"
+    )
 
     @property
     def number(self) -> str:
@@ -185,6 +228,7 @@ class StageChange(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage, "from_stage"))
     to_stage: Mapped[Stage] = mapped_column(_enum(Stage, "to_stage"))
+    reason: Mapped[str | None] = mapped_column(EncryptedText)  # e.g. why a case was reopened
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
@@ -218,6 +262,10 @@ class Goal(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     text: Mapped[str] = mapped_column(EncryptedText)
     agreed_on: Mapped[dt.date | None] = mapped_column(Date)
+    responsible: Mapped[GoalResponsible] = mapped_column(
+        _enum(GoalResponsible, "goal_responsible"), default=GoalResponsible.CLIENT
+    )
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[GoalStatus] = mapped_column(_enum(GoalStatus, "goal_status"))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -252,3 +300,122 @@ class Consultation(db.Model):
     def entry_lag_days(self) -> int:
         """Days between the day held and the day entered (R6: should be 0)."""
         return max(0, (local_date(self.entered_at) - self.held_on).days)
+
+
+class Assessment(db.Model):
+    """One dated version of the structured assessment (Bestandsaufnahme) of a case.
+
+    A re-assessment starts a new version; earlier versions stay readable (never overwritten).
+    """
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("case_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="assessments")
+    started_by: Mapped[User] = relationship()
+    areas: Mapped[list[AssessmentArea]] = relationship(
+        back_populates="assessment", order_by="AssessmentArea.id", cascade="all, delete-orphan"
+    )
+
+
+class AssessmentArea(db.Model):
+    """The situation and resources in one life area within an assessment version."""
+
+    __tablename__ = "assessment_areas"
+    __table_args__ = (UniqueConstraint("assessment_id", "life_area"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    life_area: Mapped[LifeArea] = mapped_column(_enum(LifeArea, "life_area"))
+    situation: Mapped[str | None] = mapped_column(EncryptedText)
+    resources: Mapped[str | None] = mapped_column(EncryptedText)
+
+    assessment: Mapped[Assessment] = relationship(back_populates="areas")
+
+
+class Referral(db.Model):
+    """A referral to a partner's service (Leistungssteuerung / Linking, FAQ KIM NRW Q32).
+
+    ``verweisberatung`` is set when the partner's legal domain has its own case management
+    (SGB II, III, VIII); ``passes_data`` when data of the client go to the partner, which needs
+    the consent's exchange scope for that partner.
+    """
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    referred_on: Mapped[dt.date] = mapped_column(Date)
+    purpose: Mapped[str] = mapped_column(EncryptedText)
+    status: Mapped[ReferralStatus] = mapped_column(_enum(ReferralStatus, "referral_status"))
+    outcome: Mapped[str | None] = mapped_column(EncryptedText)
+    passes_data: Mapped[bool] = mapped_column(default=False)
+    verweisberatung: Mapped[bool] = mapped_column(default=False)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="referrals")
+    partner: Mapped[Partner] = relationship()
+
+
+class MonitoringEntry(db.Model):
+    """An entry of the ongoing monitoring of a case."""
+
+    __tablename__ = "monitoring_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    entry_on: Mapped[dt.date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="monitoring_entries")
+    recorded_by: Mapped[User] = relationship()
+
+
+class Note(db.Model):
+    """A dated, authored note (Vermerk). Never changed or deleted: a correction is a new row
+    whose ``supersedes_id`` points at the version it corrects (DESIGN.md §2)."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[NoteKind] = mapped_column(_enum(NoteKind, "note_kind"))
+    noted_on: Mapped[dt.date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("notes.id"), unique=True)
+    written_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="notes")
+    written_by: Mapped[User] = relationship()
+    supersedes: Mapped[Note | None] = relationship(remote_side="Note.id")
+
+
+class FollowUp(db.Model):
+    """A follow-up (Wiedervorlage): a due date with a short text; done ones stay in the timeline."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_case_due", "case_id", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[Case] = relationship(back_populates="follow_ups")

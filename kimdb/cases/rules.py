@@ -243,3 +243,181 @@ def check_reclassification(facts: CaseFacts, new_kind: CaseKind, reason: str) ->
             ),
             field="kind",
         )
+
+
+# -- Reopening (issue "Case work" item 4) ---------------------------------------------------
+
+REOPEN_DAYS_DEFAULT = 90
+
+
+class ReopenRefused(RuleViolation):
+    """A closed case cannot be reopened (too late, no reason, or not closed)."""
+
+
+def check_reopen(
+    stage: Stage, closed_on: dt.date | None, reason: str, today: dt.date, reopen_days: int
+) -> None:
+    """Raise ReopenRefused unless a closed case may be reopened today with ``reason``.
+
+    Within ``reopen_days`` days (``KIMDB_REOPEN_DAYS``) after the closure date a case can be
+    reopened with a reason; later the client gets a new case.
+    """
+    if stage is not Stage.CLOSED or closed_on is None:
+        raise ReopenRefused(_l("Nur ein abgeschlossener Fall kann wieder eröffnet werden."))
+    if (today - closed_on).days > reopen_days:
+        raise ReopenRefused(
+            _l(
+                "Der Fall ist seit mehr als %(days)s Tagen abgeschlossen. Bitte einen neuen Fall "
+                "eröffnen.",
+                days=reopen_days,
+            )
+        )
+    if not reason.strip():
+        raise ReopenRefused(_l("Bitte begründen Sie die Wiedereröffnung."), field="reason")
+
+
+def stage_after_reopen(kind: CaseKind, stage_before_closure: Stage | None) -> Stage:
+    """Return the stage a reopened case returns to: the one it was closed from, if on its path."""
+    if stage_before_closure in path(kind) and stage_before_closure is not Stage.CLOSED:
+        return stage_before_closure
+    return Stage.COUNSELLING if kind is CaseKind.SHORT_COUNSELLING else Stage.ASSESSMENT
+
+
+def exceeds_kb_limits(facts: CaseFacts) -> bool:
+    """True for a KB case beyond what a Kurzberatung holds: more than two needs recorded.
+
+    A Kurzberatung has "in der Regel maximal zwei Bedarfe im Fokus" (FAQ KIM NRW Q32); more
+    recorded needs suggest reclassifying the case as CM.
+    """
+    return facts.kind is CaseKind.SHORT_COUNSELLING and (
+        facts.needs > KB_FOCUS_LIMIT or facts.focus_needs > KB_FOCUS_LIMIT
+    )
+
+
+# -- Linking: referrals -------------------------------------------------------------------
+
+# Legal domains with their own case management: a referral there is Verweisberatung (Q32).
+OWN_CASE_MANAGEMENT_DOMAINS = frozenset({"sgb_ii", "sgb_iii", "sgb_viii"})
+
+
+class ReferralRefused(RuleViolation):
+    """A referral cannot be recorded or changed as asked."""
+
+
+def is_verweisberatung(legal_domain: str | None) -> bool:
+    """True if a referral into ``legal_domain`` is Verweisberatung (SGB II, III, VIII; Q32)."""
+    return legal_domain in OWN_CASE_MANAGEMENT_DOMAINS
+
+
+def check_referral_consent(
+    passes_data: bool, partner_id: int, exchange_partner_ids: set[int]
+) -> None:
+    """Raise ReferralRefused if data go to a partner without the consent's exchange scope.
+
+    ``exchange_partner_ids`` are the partners the client's consent allows exchange with (not
+    withdrawn). Source: DESIGN.md R1/R2 (scopes), FAQ KIM NRW Q34.
+    """
+    if passes_data and partner_id not in exchange_partner_ids:
+        raise ReferralRefused(
+            _l(
+                "Für diese Stelle liegt keine Einwilligung zum Datenaustausch vor. Die Vermittlung "
+                "ist nur ohne Weitergabe von Daten möglich, oder die Person willigt schriftlich "
+                "in den Austausch ein."
+            ),
+            field="passes_data",
+        )
+
+
+def check_referral_date(referred_on: dt.date, opened_on: dt.date, today: dt.date) -> None:
+    """Raise ReferralRefused for a referral dated in the future or before the case was opened."""
+    if referred_on > today:
+        raise ReferralRefused(
+            _l("Das Datum darf nicht in der Zukunft liegen."), field="referred_on"
+        )
+    if referred_on < opened_on:
+        raise ReferralRefused(
+            _l("Das Datum liegt vor der Eröffnung des Falls."), field="referred_on"
+        )
+
+
+# -- Notes (Vermerke) ---------------------------------------------------------------------
+
+
+class NoteRefused(RuleViolation):
+    """A note or its correction cannot be recorded."""
+
+
+def check_note_correction(is_latest_version: bool, old_text: str, new_text: str) -> None:
+    """Raise NoteRefused unless ``new_text`` may correct a note version with ``old_text``.
+
+    Only the latest version is corrected, and only by a text that differs; the old version stays
+    (notes are never silently changed, DESIGN.md §2).
+    """
+    if not is_latest_version:
+        raise NoteRefused(
+            _l("Dieser Vermerk wurde bereits korrigiert. Bitte die neueste Fassung korrigieren.")
+        )
+    if " ".join(new_text.split()) == " ".join(old_text.split()):
+        raise NoteRefused(_l("Die Korrektur ist mit dem bisherigen Text identisch."), field="text")
+
+
+# -- Follow-ups (Wiedervorlagen) ----------------------------------------------------------
+
+
+class FollowUpState(StrEnum):
+    """Where a follow-up stands on a given day."""
+
+    OVERDUE = "overdue"
+    DUE_TODAY = "due_today"
+    UPCOMING = "upcoming"
+    DONE = "done"
+
+
+def follow_up_state(due_on: dt.date, done: bool, today: dt.date) -> FollowUpState:
+    """Return whether a follow-up due on ``due_on`` is done, overdue, due today or upcoming."""
+    if done:
+        return FollowUpState.DONE
+    if due_on < today:
+        return FollowUpState.OVERDUE
+    if due_on == today:
+        return FollowUpState.DUE_TODAY
+    return FollowUpState.UPCOMING
+
+
+def check_follow_up_due(due_on: dt.date, today: dt.date) -> None:
+    """Raise RuleViolation for a new follow-up due in the past (it would be overdue at once)."""
+    if due_on < today:
+        raise RuleViolation(
+            _l("Eine Wiedervorlage kann nicht in der Vergangenheit fällig sein."), field="due_on"
+        )
+
+
+# -- Assessment versions ------------------------------------------------------------------
+
+
+def needs_new_assessment_version(
+    latest_started_at: dt.datetime | None, assessment_entered_at: dt.datetime | None
+) -> bool:
+    """True if saving the assessment must start a new version instead of updating the latest.
+
+    A new version starts with the first assessment and with every re-assessment, i.e. when the
+    case entered the assessment stage after the latest version was started; so earlier
+    assessments stay readable (issue "Case work" item 1).
+    """
+    if latest_started_at is None:
+        return True
+    return assessment_entered_at is not None and assessment_entered_at > latest_started_at
+
+
+# -- Daily entry (R6) ---------------------------------------------------------------------
+
+
+def median_lag_days(lags: list[int]) -> float | None:
+    """Return the median of entry lags in days (R6: consultations entered the same day)."""
+    if not lags:
+        return None
+    ordered = sorted(lags)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2

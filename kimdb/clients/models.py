@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.auth.models import User
 from kimdb.consent.models import Consent
-from kimdb.crypto import EncryptedDate, EncryptedText
+from kimdb.clients.rules import normalise_date, normalise_name
+from kimdb.crypto import EncryptedDate, EncryptedText, blind_index
 from kimdb.extensions import db
 from kimdb.orgs.models import Organisation
 
@@ -76,6 +77,10 @@ class Client(db.Model):
             name="residence_status",
         )
     )
+    # Blind indexes (keyed HMAC of the normalised value) for exact search without decrypting.
+    family_name_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    given_name_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    date_of_birth_index: Mapped[str | None] = mapped_column(String(64), index=True)
     phone: Mapped[str | None] = mapped_column(EncryptedText)
     email: Mapped[str | None] = mapped_column(EncryptedText)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
@@ -87,6 +92,12 @@ class Client(db.Model):
     consent: Mapped[Consent] = relationship()
     organisation: Mapped[Organisation] = relationship()
     registered_by: Mapped[User] = relationship()
+
+    def refresh_search_index(self) -> None:
+        """Recompute the blind indexes from the (decrypted) name and date of birth."""
+        self.family_name_index = blind_index(normalise_name(self.family_name))
+        self.given_name_index = blind_index(normalise_name(self.given_name))
+        self.date_of_birth_index = blind_index(normalise_date(self.date_of_birth))
 
     @property
     def full_name(self) -> str:

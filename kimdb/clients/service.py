@@ -92,6 +92,7 @@ def register_client(consent: ConsentInput, person: ClientInput, by: User) -> Cli
                 email=(person.email or "").strip() or None,
                 registered_by_id=by.id,
             )
+            client.refresh_search_index()
             session.add(client)
     except BaseException:
         files.delete(scan_key)

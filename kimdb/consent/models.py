@@ -52,6 +52,12 @@ class ConsentExchange(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
     partner_name: Mapped[str] = mapped_column(String(200))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     consent: Mapped[Consent] = relationship(back_populates="exchanges")
+
+    @property
+    def active(self) -> bool:
+        """True while this exchange scope is not withdrawn (R2)."""
+        return self.withdrawn_at is None

@@ -68,3 +68,45 @@ class Organisation(db.Model):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
 
     municipality: Mapped[Municipality] = relationship(back_populates="organisations")
+
+
+class PartnerKind(StrEnum):
+    """What kind of service or agency a partner is."""
+
+    AUTHORITY = "authority"  # Behörde (Ausländerbehörde, Jobcenter, Jugendamt, ...)
+    COUNSELLING = "counselling"  # Beratungsstelle (MBE, JMD, Schuldnerberatung, ...)
+    EDUCATION = "education"  # Schule, Kita, Integrationskurs-, Bildungsträger
+    HEALTH = "health"
+    HOUSING = "housing"
+    LABOUR = "labour"  # Arbeitgeber, Kammern, Anerkennungsstellen
+    COMMUNITY = "community"  # Verein, Ehrenamt, Migrantenorganisation
+    OTHER = "other"
+
+
+class Partner(db.Model):
+    """A service or agency in the organisation-wide partner directory (Linking, FAQ KIM NRW Q32).
+
+    ``legal_domain`` holds a ``kimdb.cases.models.LegalDomain`` value or None; referrals into
+    SGB II, III or VIII are Verweisberatung. ``contact`` is the agency's business contact.
+    """
+
+    __tablename__ = "partners"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[PartnerKind] = mapped_column(
+        Enum(
+            PartnerKind,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            name="partner_kind",
+        )
+    )
+    legal_domain: Mapped[str | None] = mapped_column(String(20))
+    contact: Mapped[str | None] = mapped_column(String(300))
+
+    organisation: Mapped[Organisation] = relationship()
