@@ -109,8 +109,20 @@ def _register_blueprints(app: Flask) -> None:
     from kimdb.cases.views import bp as cases_bp
     from kimdb.clients.views import bp as clients_bp
     from kimdb.consent.views import bp as consent_bp
+    from kimdb.findings.views import bp as findings_bp
+    from kimdb.households.views import bp as households_bp
+    from kimdb.orgs.views import bp as orgs_bp
 
-    for blueprint in (auth_bp, caseload_bp, clients_bp, cases_bp, consent_bp):
+    for blueprint in (
+        auth_bp,
+        caseload_bp,
+        clients_bp,
+        cases_bp,
+        consent_bp,
+        orgs_bp,
+        findings_bp,
+        households_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

@@ -14,9 +14,18 @@ from flask_babel import lazy_gettext as _l
 
 from kimdb.auth.models import Role
 from kimdb.caseload.rules import Band
-from kimdb.cases.models import ConsultationMode, GoalStatus, LegalDomain, LifeArea
-from kimdb.cases.rules import CaseKind, ClosureReason, Stage
+from kimdb.cases.models import (
+    ConsultationMode,
+    GoalResponsible,
+    GoalStatus,
+    LegalDomain,
+    LifeArea,
+    NoteKind,
+    ReferralStatus,
+)
+from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, FollowUpState, Stage
 from kimdb.clients.models import Gender, ResidenceStatus
+from kimdb.orgs.models import PartnerKind
 
 ROLE = {
     Role.CASE_MANAGER: _l("KIM-Case Manager:in"),
@@ -70,6 +79,22 @@ LEGAL_DOMAIN = {
     LegalDomain.MBE: _l("MBE (Migrationsberatung für Erwachsene)"),
     LegalDomain.JMD: _l("JMD (Jugendmigrationsdienst)"),
 }
+LEGAL_DOMAIN_SHORT = {d.value: str(d.value).upper().replace("_", " ") for d in LegalDomain} | {
+    "sgb_ii": "SGB II",
+    "sgb_iii": "SGB III",
+    "sgb_viii": "SGB VIII",
+    "sgb_xii": "SGB XII",
+    "asylblg": "AsylbLG",
+    "aufenthg": "AufenthG",
+    "stag": "StAG",
+    "mbe": "MBE",
+    "jmd": "JMD",
+}
+CASE_FLAG = {
+    CaseFlag.INACTIVE: _l("ohne Aktivität"),
+    CaseFlag.FOLLOW_UP_DUE: _l("Wiedervorlage fällig"),
+    CaseFlag.ABOVE_KB_LIMITS: _l("über dem Rahmen einer Kurzberatung"),
+}
 GOAL_STATUS = {
     GoalStatus.OPEN: _l("offen"),
     GoalStatus.IN_PROGRESS: _l("in Arbeit"),
@@ -77,6 +102,40 @@ GOAL_STATUS = {
     GoalStatus.PARTLY: _l("teilweise erreicht"),
     GoalStatus.NOT_ACHIEVED: _l("nicht erreicht"),
     GoalStatus.DROPPED: _l("verworfen"),
+}
+GOAL_RESPONSIBLE = {
+    GoalResponsible.CLIENT: _l("Klient:in"),
+    GoalResponsible.CASE_MANAGER: _l("Case Manager:in"),
+    GoalResponsible.PARTNER: _l("Partnerstelle"),
+}
+REFERRAL_STATUS = {
+    ReferralStatus.PROPOSED: _l("vorgeschlagen"),
+    ReferralStatus.ARRANGED: _l("vereinbart"),
+    ReferralStatus.TAKEN_UP: _l("wahrgenommen"),
+    ReferralStatus.ENDED: _l("beendet"),
+    ReferralStatus.FAILED: _l("gescheitert"),
+}
+NOTE_KIND = {
+    NoteKind.CONSULTATION: _l("Gesprächsvermerk"),
+    NoteKind.PHONE_CALL: _l("Telefonat"),
+    NoteKind.DOCUMENT: _l("Dokument / Schriftverkehr"),
+    NoteKind.INTERNAL: _l("Interner Vermerk"),
+}
+PARTNER_KIND = {
+    PartnerKind.AUTHORITY: _l("Behörde"),
+    PartnerKind.COUNSELLING: _l("Beratungsstelle"),
+    PartnerKind.EDUCATION: _l("Bildung / Kita / Schule / Kursträger"),
+    PartnerKind.HEALTH: _l("Gesundheit"),
+    PartnerKind.HOUSING: _l("Wohnen"),
+    PartnerKind.LABOUR: _l("Arbeit / Anerkennung"),
+    PartnerKind.COMMUNITY: _l("Verein / Ehrenamt"),
+    PartnerKind.OTHER: _l("Sonstige Stelle"),
+}
+FOLLOW_UP_STATE = {
+    FollowUpState.OVERDUE: _l("überfällig"),
+    FollowUpState.DUE_TODAY: _l("heute fällig"),
+    FollowUpState.UPCOMING: _l("geplant"),
+    FollowUpState.DONE: _l("erledigt"),
 }
 CONSULTATION_MODE = {
     ConsultationMode.IN_PERSON: _l("persönlich"),

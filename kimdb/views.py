@@ -4,6 +4,7 @@ errors."""
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -35,3 +36,11 @@ def attach_error(form, error: RuleViolation) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def safe_local_path(target: str | None) -> str | None:
+    """Return ``target`` if it is a path on this site (no scheme, no host), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from kimdb.auth import service
 from kimdb.auth.forms import LanguageForm, LoginForm
 from kimdb.extensions import limiter, login_manager
+from kimdb.views import safe_local_path
 
 bp = Blueprint("auth", __name__)
 
@@ -32,11 +33,7 @@ login_manager.user_loader(service.load_user)
 
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a path on this site, else the start page."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("caseload.start")
+    return safe_local_path(target) or url_for("caseload.start")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from kimdb.auth.models import Role, User
 from kimdb.caseload import service
 from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
+from kimdb.cases import queries
 from kimdb.extensions import db
 
 bp = Blueprint("caseload", __name__)
@@ -42,6 +43,7 @@ def _case_manager_start():
     descending = request.args.get("dir") == "desc"
     rows = service.open_cases(current_user, sort, descending)
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
+    median_lag, lag_count = queries.median_entry_lag(current_user, days=30)
     return render_template(
         "caseload/case_manager.html",
         caseload=service.caseload_of(current_user),
@@ -50,6 +52,9 @@ def _case_manager_start():
         descending=descending,
         inactivity_days=inactivity_days,
         inactive=service.inactive_count(rows, inactivity_days),
+        due=queries.due_follow_ups(current_user),
+        median_lag=median_lag,
+        lag_count=lag_count,
         expected_cm_share=EXPECTED_CM_SHARE,
         Band=Band,
     )

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kimdb import labels
+from kimdb.cases.models import LifeArea
 from kimdb.forms import GermanDateField, enum_choices, not_in_future
 
 
@@ -88,6 +97,10 @@ class GoalForm(FlaskForm):
         _l("Ziel"),
         validators=[DataRequired(_l("Bitte das Ziel beschreiben.")), Length(max=1000)],
     )
+    responsible = SelectField(
+        _l("Verantwortlich"), choices=enum_choices(labels.GOAL_RESPONSIBLE), default="client"
+    )
+    due_on = GermanDateField(_l("Zu erreichen bis (optional)"), validators=[Optional()])
     agreed_on = GermanDateField(
         _l("Vereinbart am"),
         validators=[
@@ -141,3 +154,156 @@ class NeedFocusForm(FlaskForm):
     """Put a need into focus or take it out (R3)."""
 
     in_focus = HiddenField()
+
+
+class ReopenForm(FlaskForm):
+    """Reopen a closed case within KIMDB_REOPEN_DAYS, with a reason."""
+
+    reason = TextAreaField(
+        _l("Grund der Wiedereröffnung"),
+        validators=[DataRequired(_l("Bitte begründen Sie die Wiedereröffnung.")), Length(max=1000)],
+    )
+
+
+class FollowUpForm(FlaskForm):
+    """A follow-up (Wiedervorlage): due date and short text."""
+
+    due_on = GermanDateField(
+        _l("Fällig am"), validators=[DataRequired(_l("Bitte ein Fälligkeitsdatum angeben."))]
+    )
+    text = StringField(
+        _l("Worum geht es?"),
+        validators=[DataRequired(_l("Bitte kurz beschreiben, worum es geht.")), Length(max=300)],
+    )
+
+
+class DoneForm(FlaskForm):
+    """Mark a follow-up as done (a button with CSRF token)."""
+
+
+class ReferralForm(FlaskForm):
+    """A referral to a partner of the directory (Linking)."""
+
+    partner_id = SelectField(
+        _l("Stelle / Angebot"),
+        coerce=int,
+        validators=[DataRequired(_l("Bitte eine Stelle aus dem Verzeichnis wählen."))],
+    )
+    referred_on = GermanDateField(
+        _l("Datum"), validators=[DataRequired(_l("Bitte das Datum der Vermittlung angeben."))]
+    )
+    purpose = TextAreaField(
+        _l("Zweck"),
+        validators=[DataRequired(_l("Bitte den Zweck der Vermittlung angeben.")), Length(max=1000)],
+    )
+    passes_data = BooleanField(_l("Daten der Person werden an die Stelle weitergegeben"))
+
+    def fill_choices(self, partners) -> None:
+        """Offer the organisation's partner directory."""
+        self.partner_id.choices = [(0, _l("– bitte wählen –"))] + [
+            (
+                p.id,
+                p.name
+                + (
+                    f" ({labels.LEGAL_DOMAIN_SHORT.get(p.legal_domain, '')})"
+                    if p.legal_domain
+                    else ""
+                ),
+            )
+            for p in partners
+        ]
+
+
+class ReferralUpdateForm(FlaskForm):
+    """Status and outcome of a referral."""
+
+    status = SelectField(_l("Stand"), choices=enum_choices(labels.REFERRAL_STATUS))
+    outcome = StringField(_l("Ergebnis"), validators=[Optional(), Length(max=1000)])
+
+
+class MonitoringForm(FlaskForm):
+    """A monitoring entry."""
+
+    entry_on = GermanDateField(
+        _l("Datum"), validators=[DataRequired(_l("Bitte ein Datum angeben."))]
+    )
+    text = TextAreaField(
+        _l("Beobachtung"),
+        validators=[DataRequired(_l("Bitte die Beobachtung beschreiben.")), Length(max=4000)],
+    )
+
+
+class NoteForm(FlaskForm):
+    """A note (Vermerk): type, date, text."""
+
+    kind = SelectField(
+        _l("Art des Vermerks"), choices=enum_choices(labels.NOTE_KIND), default="consultation"
+    )
+    noted_on = GermanDateField(
+        _l("Datum"), validators=[DataRequired(_l("Bitte ein Datum angeben."))]
+    )
+    text = TextAreaField(
+        _l("Vermerk"),
+        validators=[DataRequired(_l("Bitte den Vermerk schreiben.")), Length(max=8000)],
+    )
+
+
+class NoteCorrectionForm(FlaskForm):
+    """A correction of a note: the new text; the old version stays visible."""
+
+    text = TextAreaField(
+        _l("Korrigierter Text"),
+        validators=[DataRequired(_l("Bitte den korrigierten Text schreiben.")), Length(max=8000)],
+    )
+
+
+class CaseSearchForm(FlaskForm):
+    """Find own cases by number, name and date of birth; filter by kind, stage and flag."""
+
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    number = StringField(_l("Fallnummer"), validators=[Optional(), Length(max=20)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    date_of_birth = GermanDateField(_l("Geburtsdatum"), validators=[Optional()])
+    kind = SelectField(
+        _l("Art"),
+        choices=[("", _l("alle")), *enum_choices(labels.CASE_KIND)],
+        validators=[Optional()],
+    )
+    stage = SelectField(
+        _l("Phase"),
+        choices=[("", _l("alle")), *enum_choices(labels.STAGE)],
+        validators=[Optional()],
+    )
+    flag = SelectField(
+        _l("Hinweis"),
+        choices=[("", _l("keiner")), *enum_choices(labels.CASE_FLAG)],
+        validators=[Optional()],
+    )
+    include_closed = BooleanField(_l("auch abgeschlossene Fälle"))
+
+
+class AssessmentForm(FlaskForm):
+    """The structured assessment: situation and resources for each life area (Q32).
+
+    Fields are named ``<life_area>_situation`` and ``<life_area>_resources``.
+    """
+
+    def area_fields(self):
+        """Yield (life area, situation field, resources field) in the order of LifeArea."""
+        for area in LifeArea:
+            yield area, self[f"{area.value}_situation"], self[f"{area.value}_resources"]
+
+
+for _area in LifeArea:
+    setattr(
+        AssessmentForm,
+        f"{_area.value}_situation",
+        TextAreaField(_l("Situation"), validators=[Optional(), Length(max=4000)]),
+    )
+    setattr(
+        AssessmentForm,
+        f"{_area.value}_resources",
+        TextAreaField(_l("Ressourcen"), validators=[Optional(), Length(max=4000)]),
+    )

@@ -283,6 +283,14 @@ def stage_after_reopen(kind: CaseKind, stage_before_closure: Stage | None) -> St
     return Stage.COUNSELLING if kind is CaseKind.SHORT_COUNSELLING else Stage.ASSESSMENT
 
 
+class CaseFlag(StrEnum):
+    """Flags a case list can be filtered by; worked out from the records, not stored."""
+
+    INACTIVE = "inactive"  # no activity for KIMDB_INACTIVITY_DAYS days (R6)
+    FOLLOW_UP_DUE = "follow_up_due"  # an open follow-up due today or earlier
+    ABOVE_KB_LIMITS = "above_kb_limits"  # see exceeds_kb_limits
+
+
 def exceeds_kb_limits(facts: CaseFacts) -> bool:
     """True for a KB case beyond what a Kurzberatung holds: more than two needs recorded.
 

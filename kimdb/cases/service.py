@@ -14,19 +14,25 @@ from kimdb.auth import policy
 from kimdb.auth.models import User
 from kimdb.cases import rules
 from kimdb.cases.models import (
+    Assessment,
     Case,
     ClassificationChange,
     Consultation,
     ConsultationMode,
     Goal,
+    GoalResponsible,
     GoalStatus,
     LegalDomain,
     LifeArea,
+    MonitoringEntry,
     Need,
+    Note,
+    Referral,
     StageChange,
 )
 from kimdb.cases.rules import CaseKind, ClosureReason, Stage
 from kimdb.clients.models import Client
+from kimdb.consent.models import Consent
 from kimdb.extensions import db, transaction
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import now, today
@@ -42,8 +48,13 @@ def get_case(user: User, case_id: int) -> Case | None:
         select(Case)
         .where(Case.id == case_id, policy.case_visible(user))
         .options(
-            joinedload(Case.client),
+            joinedload(Case.client).joinedload(Client.consent).selectinload(Consent.exchanges),
             selectinload(Case.needs),
+            selectinload(Case.referrals).joinedload(Referral.partner),
+            selectinload(Case.notes).joinedload(Note.written_by),
+            selectinload(Case.follow_ups),
+            selectinload(Case.monitoring_entries).joinedload(MonitoringEntry.recorded_by),
+            selectinload(Case.assessments).selectinload(Assessment.areas),
             selectinload(Case.goals),
             selectinload(Case.consultations),
             selectinload(Case.stage_changes).joinedload(StageChange.changed_by),
@@ -65,11 +76,14 @@ def cases_of_client(user: User, client_id: int) -> list[Case]:
 
 @dataclass(frozen=True)
 class HistoryItem:
-    """One line of a case's history: when, what (German text), by whom."""
+    """One line of a case's history: when, what (German text), by whom, why (if recorded);
+    ``is_stage`` tells stage changes from classification changes."""
 
     at: dt.datetime
     text: str
     by: str
+    is_stage: bool = True
+    reason: str = ""
 
 
 def case_history(case: Case) -> list[HistoryItem]:
@@ -90,6 +104,8 @@ def case_history(case: Case) -> list[HistoryItem]:
                 )
             ),
             by=c.changed_by.display_name,
+            is_stage=False,
+            reason=c.reason or "",
         )
         for c in case.classification_changes
     ]
@@ -100,12 +116,19 @@ def case_history(case: Case) -> list[HistoryItem]:
                 _l("Phase: %(stage)s", stage=labels.STAGE[s.to_stage])
                 if s.from_stage is None
                 else _l(
+                    "Wiedereröffnet: %(old)s → %(new)s",
+                    old=labels.STAGE[s.from_stage],
+                    new=labels.STAGE[s.to_stage],
+                )
+                if s.from_stage is Stage.CLOSED
+                else _l(
                     "Phase: %(old)s → %(new)s",
                     old=labels.STAGE[s.from_stage],
                     new=labels.STAGE[s.to_stage],
                 )
             ),
             by=s.changed_by.display_name,
+            reason=s.reason or "",
         )
         for s in case.stage_changes
     ]
@@ -185,6 +208,32 @@ def close_case(
         _touch(case, today())
 
 
+def reopen_case(case: Case, reason: str, by: User, reopen_days: int) -> None:
+    """Reopen a closed case within ``reopen_days`` days of its closure, with a reason.
+
+    The case returns to the stage it was closed from; the reopening is kept as a stage change
+    with its reason. Raises ReopenRefused (too late, no reason, not closed).
+    """
+    rules.check_reopen(case.stage, case.closed_on, reason, today(), reopen_days)
+    closing = next((c for c in reversed(case.stage_changes) if c.to_stage is Stage.CLOSED), None)
+    target = rules.stage_after_reopen(case.kind, closing.from_stage if closing else None)
+    with transaction():
+        case.stage_changes.append(
+            StageChange(
+                from_stage=Stage.CLOSED,
+                to_stage=target,
+                reason=reason.strip(),
+                changed_by_id=by.id,
+                changed_at=now(),
+            )
+        )
+        case.stage = target
+        case.closed_on = None
+        case.closure_reason = None
+        case.closure_text = None
+        _touch(case, today())
+
+
 def reclassify(case: Case, new_kind: CaseKind, reason: str, by: User) -> None:
     """Change the classification of ``case`` to ``new_kind`` with ``reason`` (R3).
 
@@ -250,14 +299,29 @@ def add_need(
     return need
 
 
-def add_goal(case: Case, text: str, agreed_on: dt.date | None, by: User) -> Goal:
-    """Record a goal in ``case``; agreed when ``agreed_on`` is given (needed for planning, R4)."""
+def add_goal(
+    case: Case,
+    text: str,
+    agreed_on: dt.date | None,
+    by: User,
+    responsible: GoalResponsible = GoalResponsible.CLIENT,
+    due_on: dt.date | None = None,
+) -> Goal:
+    """Record a goal in ``case``; agreed when ``agreed_on`` is given (needed for planning, R4).
+
+    ``responsible`` says who works towards it (client, case manager, partner); ``due_on`` by
+    when. Raises RuleViolation for an agreement date in the future or a due date before it.
+    """
     _require_open(case)
     _check_agreed_on(agreed_on)
+    if due_on and agreed_on and due_on < agreed_on:
+        raise RuleViolation(_l("Das Zieldatum liegt vor dem Vereinbarungsdatum."), field="due_on")
     with transaction():
         goal = Goal(
             text=text.strip(),
             agreed_on=agreed_on,
+            responsible=responsible,
+            due_on=due_on,
             status=GoalStatus.OPEN,
             recorded_by_id=by.id,
             recorded_at=now(),

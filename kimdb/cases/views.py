@@ -1,43 +1,86 @@
-"""The case page and its forms. Each POST parses one form, calls one use case, and either
+"""The case pages and their forms. Each POST parses one form, calls one use case, and either
 redirects (PRG) or shows the page again with the form's errors and what was typed (422)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb import labels
 from kimdb.auth.models import Role
-from kimdb.cases import rules, service
+from kimdb.cases import casework, queries, rules, service
 from kimdb.cases.forms import (
+    AssessmentForm,
+    CaseSearchForm,
     CloseForm,
     ConsultationForm,
+    DoneForm,
+    FollowUpForm,
     GoalForm,
     GoalUpdateForm,
+    MonitoringForm,
     NeedFocusForm,
     NeedForm,
+    NoteCorrectionForm,
+    NoteForm,
     OpenCaseForm,
     ReclassifyForm,
+    ReferralForm,
+    ReferralUpdateForm,
+    ReopenForm,
     StageForm,
 )
-from kimdb.cases.models import Case, ConsultationMode, GoalStatus, LegalDomain, LifeArea
-from kimdb.cases.rules import CaseKind, ClosureReason, Stage
+from kimdb.cases.models import (
+    Case,
+    ConsultationMode,
+    GoalResponsible,
+    GoalStatus,
+    LegalDomain,
+    LifeArea,
+    NoteKind,
+    ReferralStatus,
+)
+from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, Stage
 from kimdb.clients import service as clients_service
+from kimdb.extensions import db
 from kimdb.rules import RuleViolation
+from kimdb.timeutil import today
 from kimdb.views import attach_error, role_required
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 case_manager_only = role_required(Role.CASE_MANAGER)
 
-# Form prefixes keep the ids and names of the page's forms apart.
+# The forms of the case page; the key is also the form's prefix and the page anchor.
 FORMS = {
     "stage": StageForm,
     "close": CloseForm,
+    "reopen": ReopenForm,
     "reclassify": ReclassifyForm,
     "need": NeedForm,
     "goal": GoalForm,
     "consultation": ConsultationForm,
+    "referral": ReferralForm,
+    "monitoring": MonitoringForm,
+    "note": NoteForm,
+    "follow_up": FollowUpForm,
+}
+# Small forms shown once per row: (form class, prefix stem, section anchor).
+ROW_FORMS = {
+    "goal_update": (GoalUpdateForm, "goal", "goal"),
+    "need_focus": (NeedFocusForm, "focus", "need"),
+    "referral_update": (ReferralUpdateForm, "referral", "referral"),
+    "note_correction": (NoteCorrectionForm, "note", "note"),
+    "follow_up_done": (DoneForm, "done", "follow_up"),
 }
 
 
@@ -45,55 +88,96 @@ def _load(case_id: int) -> Case:
     return service.get_case(current_user, case_id) or abort(404)
 
 
-def _forms(case: Case, failed: str | None = None, failed_form=None) -> dict:
+def _prepare(name: str, form, case: Case) -> None:
+    """Fill the choices a form needs (stages, languages, partners)."""
+    if name == "stage":
+        form.target.choices = [
+            (s.value, labels.STAGE[s]) for s in rules.next_stages(case.kind, case.stage)
+        ]
+    elif name == "consultation":
+        form.fill_choices()
+    elif name == "referral":
+        form.fill_choices(casework.partners_for_case(case))
+
+
+def _forms(case: Case, failed: str | None, failed_form) -> dict:
     """Build every form of the case page; ``failed_form`` replaces the one named ``failed``."""
     forms = {}
     for name, cls in FORMS.items():
-        forms[name] = failed_form if name == failed else cls(prefix=name, formdata=None)
-    forms["stage"].target.choices = [
-        (s.value, labels.STAGE[s]) for s in rules.next_stages(case.kind, case.stage)
-    ]
-    forms["consultation"].fill_choices()
+        if name == failed:
+            forms[name] = failed_form
+            continue
+        form = cls(prefix=name, formdata=None)
+        _prepare(name, form, case)
+        forms[name] = form
     if failed != "reclassify":
-        other = next(k for k in CaseKind if k is not case.kind)
-        forms["reclassify"].kind.data = other.value
+        forms["reclassify"].kind.data = next(k for k in CaseKind if k is not case.kind).value
+    for name in ("consultation", "referral", "monitoring", "note"):
+        if name != failed:
+            field = {
+                "consultation": "held_on",
+                "referral": "referred_on",
+                "monitoring": "entry_on",
+                "note": "noted_on",
+            }[name]
+            forms[name][field].data = today()
     return forms
 
 
 def _row_forms(case: Case, failed: str | None, row_id: int | None, failed_form) -> dict:
-    """One small form per goal (status, agreement) and per need (focus)."""
-    goals = {
-        g.id: failed_form
-        if (failed, row_id) == ("goal_update", g.id)
-        else GoalUpdateForm(prefix=f"goal{g.id}", formdata=None, status=g.status.value)
-        for g in case.goals
+    """One small form per goal, need, referral, note and open follow-up."""
+
+    def build(name, row_id_, **data):
+        cls, stem, _anchor = ROW_FORMS[name]
+        if (failed, row_id) == (name, row_id_):
+            return failed_form
+        return cls(prefix=f"{stem}{row_id_}", formdata=None, **data)
+
+    return {
+        "goals": {g.id: build("goal_update", g.id, status=g.status.value) for g in case.goals},
+        "needs": {
+            n.id: build("need_focus", n.id, in_focus="" if n.in_focus else "y") for n in case.needs
+        },
+        "referrals": {
+            r.id: build("referral_update", r.id, status=r.status.value, outcome=r.outcome)
+            for r in case.referrals
+        },
+        "notes": {
+            t.latest.id: build("note_correction", t.latest.id, text=t.latest.text)
+            for t in casework.note_threads(case)
+        },
+        "follow_ups": {f.id: build("follow_up_done", f.id) for f in case.follow_ups},
     }
-    needs = {
-        n.id: failed_form
-        if (failed, row_id) == ("need_focus", n.id)
-        else NeedFocusForm(prefix=f"focus{n.id}", formdata=None, in_focus="" if n.in_focus else "y")
-        for n in case.needs
-    }
-    return {"goals": goals, "needs": needs}
 
 
-def _page(
-    case: Case, failed: str | None = None, form=None, status: int = 200, row_id: int | None = None
-):
-    forms = _forms(case, failed if row_id is None else None, form)
-    missing = {
-        s: rules.missing_for(case.facts(), s) for s in rules.next_stages(case.kind, case.stage)
-    }
+def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | None = None):
+    """Render the case page; a failed form (by name, and row id for row forms) is shown again."""
+    facts = case.facts()
+    day = today()
+    reopen_days = current_app.config["REOPEN_DAYS"]
     return render_template(
         "cases/show.html",
         case=case,
-        forms=forms,
+        forms=_forms(case, failed if row_id is None else None, form),
+        row_forms=_row_forms(case, failed, row_id, form),
         failed=failed,
-        missing=missing,
+        row_failed=(failed, row_id) if row_id is not None else None,
+        missing={s: rules.missing_for(facts, s) for s in rules.next_stages(case.kind, case.stage)},
         stages=rules.path(case.kind),
         history=service.case_history(case),
-        row_forms=_row_forms(case, failed, row_id, form),
-        row_failed=(failed, row_id) if row_id is not None else None,
+        notes=casework.note_threads(case),
+        follow_up_states={
+            f.id: rules.follow_up_state(f.due_on, f.done_at is not None, day)
+            for f in case.follow_ups
+        },
+        exchange_partner_ids=casework.exchange_partner_ids(case),
+        can_reopen=(
+            not case.is_open
+            and case.closed_on is not None
+            and (day - case.closed_on).days <= reopen_days
+        ),
+        reopen_days=reopen_days,
+        above_kb_limits=rules.exceeds_kb_limits(facts),
     ), status
 
 
@@ -101,10 +185,9 @@ def _handle(case_id: int, name: str, apply):
     """Validate form ``name`` of case ``case_id``, run ``apply(case, form)``, redirect or 422."""
     case = _load(case_id)
     form = FORMS[name](prefix=name)
-    if name == "stage":
+    _prepare(name, form, case)
+    if name == "stage":  # any stage parses; the rules say which one may be entered
         form.target.choices = [(s.value, labels.STAGE[s]) for s in Stage]
-    if name == "consultation":
-        form.fill_choices()
     if form.validate_on_submit():
         try:
             apply(case, form)
@@ -112,18 +195,50 @@ def _handle(case_id: int, name: str, apply):
             attach_error(form, error)
         else:
             return redirect(url_for("cases.show", case_id=case.id, _anchor=name))
-    if name == "stage":
-        form.target.choices = [
-            (s.value, labels.STAGE[s]) for s in rules.next_stages(case.kind, case.stage)
-        ]
+    _prepare(name, form, case)
     return _page(case, name, form, 422)
+
+
+def _handle_row(case_id: int, name: str, row_id: int, apply):
+    """Like ``_handle`` for the small per-row forms."""
+    case = _load(case_id)
+    cls, stem, anchor = ROW_FORMS[name]
+    form = cls(prefix=f"{stem}{row_id}")
+    if form.validate_on_submit():
+        try:
+            apply(case, form)
+        except RuleViolation as error:
+            attach_error(form, error)
+        else:
+            return redirect(url_for("cases.show", case_id=case.id, _anchor=anchor))
+    return _page(case, name, form, 422, row_id=row_id)
+
+
+# -- Lists and search -----------------------------------------------------------------------
 
 
 @bp.get("/")
 @case_manager_only
 def index():
-    """Redirect to the start page, which lists the own open cases."""
-    return redirect(url_for("caseload.start"))
+    """Find own cases: by case number, by name and date of birth, by kind, stage and flag."""
+    form = CaseSearchForm(request.args)
+    searched = bool(request.args)
+    cases = []
+    if form.validate():
+        search = queries.CaseSearch(
+            number=form.number.data or "",
+            name=form.name.data or "",
+            date_of_birth=form.date_of_birth.data,
+            kind=CaseKind(form.kind.data) if form.kind.data else None,
+            stage=Stage(form.stage.data) if form.stage.data else None,
+            flag=CaseFlag(form.flag.data) if form.flag.data else None,
+            include_closed=form.include_closed.data,
+        )
+        cases = db.session.scalars(
+            queries.search_cases(current_user, search, current_app.config["INACTIVITY_DAYS"])
+        ).all()
+    status = 200 if not form.errors else 422
+    return render_template("cases/index.html", form=form, cases=cases, searched=searched), status
 
 
 @bp.post("/open/<int:client_id>")
@@ -140,10 +255,13 @@ def open_case(client_id: int):
     return render_template("clients/show.html", client=client, cases=cases, open_form=form), 422
 
 
+# -- The case page --------------------------------------------------------------------------
+
+
 @bp.get("/<int:case_id>")
 @case_manager_only
 def show(case_id: int):
-    """The case page: state, stage and classification history, needs, goals, consultations."""
+    """The case page: state, follow-ups, needs, goals, referrals, consultations, notes."""
     return _page(_load(case_id))
 
 
@@ -171,6 +289,22 @@ def close(case_id: int):
             ClosureReason(form.reason.data),
             form.reason_text.data or "",
             by=current_user,
+        ),
+    )
+
+
+@bp.post("/<int:case_id>/reopen")
+@case_manager_only
+def reopen(case_id: int):
+    """Reopen a closed case within KIMDB_REOPEN_DAYS days, with a reason."""
+    return _handle(
+        case_id,
+        "reopen",
+        lambda case, form: service.reopen_case(
+            case,
+            form.reason.data,
+            by=current_user,
+            reopen_days=current_app.config["REOPEN_DAYS"],
         ),
     )
 
@@ -214,7 +348,12 @@ def add_goal(case_id: int):
         case_id,
         "goal",
         lambda case, form: service.add_goal(
-            case, form.text.data, form.agreed_on.data, by=current_user
+            case,
+            form.text.data,
+            form.agreed_on.data,
+            by=current_user,
+            responsible=GoalResponsible(form.responsible.data),
+            due_on=form.due_on.data,
         ),
     )
 
@@ -238,29 +377,71 @@ def add_consultation(case_id: int):
     )
 
 
-def _handle_row(case_id: int, name: str, row_id: int, form, apply):
-    """Like ``_handle`` for the small per-row forms (goal status, need focus)."""
-    case = _load(case_id)
-    if form.validate_on_submit():
-        try:
-            apply(case, form)
-        except RuleViolation as error:
-            attach_error(form, error)
-        else:
-            anchor = "goal" if name == "goal_update" else "need"
-            return redirect(url_for("cases.show", case_id=case.id, _anchor=anchor))
-    return _page(case, name, form, 422, row_id=row_id)
+@bp.post("/<int:case_id>/referrals")
+@case_manager_only
+def add_referral(case_id: int):
+    """Record a referral to a partner (Linking); data go only with the consent's scope."""
+    return _handle(
+        case_id,
+        "referral",
+        lambda case, form: casework.record_referral(
+            case,
+            form.partner_id.data,
+            form.referred_on.data,
+            form.purpose.data,
+            form.passes_data.data,
+            by=current_user,
+        ),
+    )
+
+
+@bp.post("/<int:case_id>/monitoring")
+@case_manager_only
+def add_monitoring(case_id: int):
+    """Record a monitoring entry."""
+    return _handle(
+        case_id,
+        "monitoring",
+        lambda case, form: casework.record_monitoring(
+            case, form.entry_on.data, form.text.data, by=current_user
+        ),
+    )
+
+
+@bp.post("/<int:case_id>/notes")
+@case_manager_only
+def add_note(case_id: int):
+    """Write a note (Vermerk)."""
+    return _handle(
+        case_id,
+        "note",
+        lambda case, form: casework.write_note(
+            case, NoteKind(form.kind.data), form.noted_on.data, form.text.data, by=current_user
+        ),
+    )
+
+
+@bp.post("/<int:case_id>/follow-ups")
+@case_manager_only
+def add_follow_up(case_id: int):
+    """Set a follow-up (Wiedervorlage)."""
+    return _handle(
+        case_id,
+        "follow_up",
+        lambda case, form: casework.add_follow_up(
+            case, form.due_on.data, form.text.data, by=current_user
+        ),
+    )
 
 
 @bp.post("/<int:case_id>/goals/<int:goal_id>")
 @case_manager_only
 def update_goal(case_id: int, goal_id: int):
-    """Set a goal's status, and its agreement date if it was not agreed yet."""
+    """Set a goal's status (attainment at evaluation), and its agreement date if missing."""
     return _handle_row(
         case_id,
         "goal_update",
         goal_id,
-        GoalUpdateForm(prefix=f"goal{goal_id}"),
         lambda case, form: service.update_goal(
             case, goal_id, GoalStatus(form.status.data), form.agreed_on.data, by=current_user
         ),
@@ -275,8 +456,114 @@ def need_focus(case_id: int, need_id: int):
         case_id,
         "need_focus",
         need_id,
-        NeedFocusForm(prefix=f"focus{need_id}"),
         lambda case, form: service.set_need_focus(
             case, need_id, form.in_focus.data == "y", by=current_user
         ),
+    )
+
+
+@bp.post("/<int:case_id>/referrals/<int:referral_id>")
+@case_manager_only
+def update_referral(case_id: int, referral_id: int):
+    """Set a referral's status and outcome."""
+    return _handle_row(
+        case_id,
+        "referral_update",
+        referral_id,
+        lambda case, form: casework.update_referral(
+            case,
+            referral_id,
+            ReferralStatus(form.status.data),
+            form.outcome.data or "",
+            by=current_user,
+        ),
+    )
+
+
+@bp.post("/<int:case_id>/notes/<int:note_id>/correction")
+@case_manager_only
+def correct_note(case_id: int, note_id: int):
+    """Correct a note: a new version; the old one stays visible with who changed it when."""
+    return _handle_row(
+        case_id,
+        "note_correction",
+        note_id,
+        lambda case, form: casework.correct_note(case, note_id, form.text.data, by=current_user),
+    )
+
+
+@bp.post("/<int:case_id>/follow-ups/<int:follow_up_id>/done")
+@case_manager_only
+def complete_follow_up(case_id: int, follow_up_id: int):
+    """Mark a follow-up as done."""
+    return _handle_row(
+        case_id,
+        "follow_up_done",
+        follow_up_id,
+        lambda case, form: casework.complete_follow_up(case, follow_up_id, by=current_user),
+    )
+
+
+# -- Assessment, plan, timeline -------------------------------------------------------------
+
+
+@bp.route("/<int:case_id>/assessment", methods=["GET", "POST"])
+@case_manager_only
+def assessment(case_id: int):
+    """The structured assessment per life area; earlier versions stay readable (?version=N)."""
+    case = _load(case_id)
+    current = casework.current_assessment(case)
+    version = request.args.get("version", type=int)
+    shown = next((a for a in case.assessments if a.version == version), None) if version else None
+    if shown is not None and shown is not current:
+        return render_template(
+            "cases/assessment.html", case=case, shown=shown, form=None, current=current
+        )
+    form = AssessmentForm()
+    if request.method == "GET" and current is not None:
+        for area in current.areas:
+            form[f"{area.life_area.value}_situation"].data = area.situation
+            form[f"{area.life_area.value}_resources"].data = area.resources
+    if form.validate_on_submit():
+        try:
+            saved = casework.save_assessment(
+                case,
+                {
+                    area: (situation.data or "", resources.data or "")
+                    for area, situation, resources in form.area_fields()
+                },
+                by=current_user,
+            )
+        except RuleViolation as error:
+            attach_error(form, error)
+        else:
+            flash(_l("Assessment gespeichert (Fassung %(n)s).", n=saved.version), "success")
+            return redirect(url_for("cases.assessment", case_id=case.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "cases/assessment.html", case=case, shown=current, form=form, current=current
+    ), status
+
+
+@bp.get("/<int:case_id>/plan")
+@case_manager_only
+def plan(case_id: int):
+    """The printable goal agreement (Zielvereinbarung) for the client."""
+    case = _load(case_id)
+    return render_template("cases/plan.html", case=case, today=today())
+
+
+@bp.get("/<int:case_id>/timeline")
+@case_manager_only
+def timeline(case_id: int):
+    """Everything recorded in the case in date order, filterable by type, printable."""
+    case = _load(case_id)
+    known = {t.value for t in queries.EventType}
+    chosen = {queries.EventType(t) for t in request.args.getlist("type") if t in known}
+    return render_template(
+        "cases/timeline.html",
+        case=case,
+        events=queries.timeline(case, chosen or None),
+        chosen=chosen,
+        event_labels=queries.EVENT_LABELS,
     )

@@ -9,8 +9,8 @@ from sqlalchemy import DateTime, Enum, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.auth.models import User
-from kimdb.consent.models import Consent
 from kimdb.clients.rules import normalise_date, normalise_name
+from kimdb.consent.models import Consent
 from kimdb.crypto import EncryptedDate, EncryptedText, blind_index
 from kimdb.extensions import db
 from kimdb.orgs.models import Organisation

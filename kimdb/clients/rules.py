@@ -8,8 +8,22 @@ import unicodedata
 # German transliterations are folded to the plain vowel, so "Müller", "Mueller" and "MULLER"
 # all become "muller" (issue "Data protection" item 2).
 _DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
-_SPECIAL = str.maketrans({"ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l",
-                          "đ": "d", "Đ": "d", "ı": "i", "æ": "ae", "Æ": "ae", "œ": "oe"})
+_SPECIAL = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "ss",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ı": "i",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+    }
+)
 
 
 def normalise_name(name: str) -> str:

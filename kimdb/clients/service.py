@@ -15,6 +15,7 @@ from kimdb.consent import rules as consent_rules
 from kimdb.consent.models import Consent, ConsentExchange
 from kimdb.consent.storage import ScanStorage
 from kimdb.extensions import db, transaction
+from kimdb.orgs.service import find_or_add_partner
 from kimdb.timeutil import today
 
 
@@ -76,8 +77,10 @@ def register_client(consent: ConsentInput, person: ClientInput, by: User) -> Cli
                 scan_media_type=media_type.value,
                 scan_size=len(consent.scan),
                 recorded_by_id=by.id,
-                exchanges=[ConsentExchange(partner_name=p) for p in consent.exchange_partners],
             )
+            for name in consent.exchange_partners:
+                partner = find_or_add_partner(by.organisation_id, name)
+                record.exchanges.append(ConsentExchange(partner_name=partner.name, partner=partner))
             client = Client(
                 consent=record,
                 organisation_id=by.organisation_id,

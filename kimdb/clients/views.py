@@ -16,6 +16,8 @@ from kimdb.clients.models import Gender, ResidenceStatus
 from kimdb.consent import rules as consent_rules
 from kimdb.consent.catalog import load_forms
 from kimdb.extensions import db
+from kimdb.households import service as households_service
+from kimdb.households.forms import CreateHouseholdForm
 from kimdb.views import attach_error, role_required
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
@@ -85,7 +87,12 @@ def show(client_id: int):
     client = service.get_client(current_user, client_id) or abort(404)
     cases = cases_service.cases_of_client(current_user, client.id)
     return render_template(
-        "clients/show.html", client=client, cases=cases, open_form=OpenCaseForm()
+        "clients/show.html",
+        client=client,
+        cases=cases,
+        open_form=OpenCaseForm(),
+        household=households_service.panel_for(current_user, client),
+        household_form=CreateHouseholdForm(),
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.auth.models import User
 from kimdb.extensions import db
+from kimdb.orgs.models import Partner
 
 
 class Consent(db.Model):
@@ -56,6 +57,7 @@ class ConsentExchange(db.Model):
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     consent: Mapped[Consent] = relationship(back_populates="exchanges")
+    partner: Mapped[Partner | None] = relationship()
 
     @property
     def active(self) -> bool:

@@ -1,0 +1,45 @@
+"""The organisation's partner directory (services and agencies for referrals)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from kimdb.auth.models import Role
+from kimdb.orgs import service
+from kimdb.orgs.forms import PartnerForm
+from kimdb.orgs.models import PartnerKind
+from kimdb.rules import RuleViolation
+from kimdb.views import attach_error, role_required, safe_local_path
+
+bp = Blueprint("orgs", __name__)
+
+
+@bp.route("/partners/", methods=["GET", "POST"])
+@role_required(Role.CASE_MANAGER, Role.SUPERVISOR)
+def partners():
+    """List the partner directory of the user's organisation; case managers can extend it."""
+    form = PartnerForm(back=request.args.get("back", ""))
+    if form.validate_on_submit():
+        try:
+            partner = service.add_partner(
+                current_user.organisation_id,
+                form.name.data,
+                PartnerKind(form.kind.data),
+                form.legal_domain.data or None,
+                form.contact.data,
+            )
+        except RuleViolation as error:
+            attach_error(form, error)
+        else:
+            flash(_l("„%(name)s“ steht jetzt im Partnerverzeichnis.", name=partner.name), "success")
+            back = safe_local_path(form.back.data)
+            return redirect(back or url_for("orgs.partners"))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "orgs/partners.html",
+        form=form,
+        partners=service.partners_of(current_user.organisation_id),
+        back=safe_local_path(form.back.data),
+    ), status
