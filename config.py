@@ -83,6 +83,9 @@ class Config:
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
         self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_LOGIN_ACCOUNT = _env("RATELIMIT_LOGIN_ACCOUNT", "20 per hour")
+        # Number of reverse proxies in front of kimdb whose X-Forwarded-* headers are trusted.
+        self.PROXY_COUNT = _env_int("PROXY_COUNT", 0)
 
 
 class DevelopmentConfig(Config):

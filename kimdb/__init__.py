@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, abort, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, CONFIGS
 from kimdb import crypto
@@ -22,6 +24,8 @@ def select_locale() -> str:
     """Return the UI language: the one chosen in the session, else German (the default)."""
     from flask import current_app
 
+    if not has_request_context():
+        return "de"
     chosen = session.get("locale")
     return chosen if chosen in current_app.config["LANGUAGES"] else "de"
 
@@ -58,6 +62,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     except crypto.CryptoError as exc:
         raise ConfigurationError(str(exc)) from exc
     _prepare_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.url_map.converters["id"] = IdConverter
+    if app.config["PROXY_COUNT"]:
+        # Behind a reverse proxy: take the client address from X-Forwarded-For (rate limits).
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"]
+        )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
@@ -135,12 +145,27 @@ def _register_template_helpers(app: Flask) -> None:
         datetime=labels.format_moment,
         fte=labels.format_fte,
         percent=labels.format_percent,
+        cases=labels.format_cases,
     )
     app.jinja_env.globals["current_locale"] = select_locale
 
 
+class IdConverter(IntegerConverter):
+    """Route ids: positive and within a 32-bit integer column (larger ones are simply 404)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
 def _register_security_headers(app: Flask) -> None:
     """Send a strict CSP and related headers; no inline scripts or styles anywhere."""
+
+    @app.before_request
+    def refuse_nul_bytes():
+        # PostgreSQL refuses NUL in text; no legitimate form value contains one.
+        for values in (request.args, request.form):
+            if any("\x00" in v for v in values.values()):
+                abort(400)
 
     @app.after_request
     def security_headers(response):

@@ -21,15 +21,23 @@ from kimdb.auth.models import Role, User
 from kimdb.auth.service import hash_password
 from kimdb.cases import rules
 from kimdb.cases.models import (
+    Assessment,
+    AssessmentArea,
     Case,
     ClassificationChange,
     Consultation,
     ConsultationMode,
+    FollowUp,
     Goal,
     GoalStatus,
     LegalDomain,
     LifeArea,
+    MonitoringEntry,
     Need,
+    Note,
+    NoteKind,
+    Referral,
+    ReferralStatus,
     StageChange,
 )
 from kimdb.cases.rules import CaseKind, ClosureReason, Stage
@@ -37,7 +45,16 @@ from kimdb.clients.models import Client, Gender, ResidenceStatus
 from kimdb.clients.service import storage
 from kimdb.consent.models import Consent, ConsentExchange
 from kimdb.extensions import db, transaction
-from kimdb.orgs.models import Municipality, MunicipalityKind, Organisation, OrganisationKind
+from kimdb.findings.demo import add_demo_findings
+from kimdb.households.demo import add_demo_households
+from kimdb.orgs.models import (
+    Municipality,
+    MunicipalityKind,
+    Organisation,
+    OrganisationKind,
+    Partner,
+    PartnerKind,
+)
 from kimdb.timeutil import LOCAL_ZONE, today
 
 DEMO_PASSWORD = "kimdb-demo"  # noqa: S105 - the published demo password
@@ -277,6 +294,75 @@ GOAL_TEXTS = [
     "Termin bei der Ausländerbehörde ist wahrgenommen",
     "Kontakt zum Sportverein besteht",
 ]
+PARTNERS = (
+    ("Jobcenter Kreis Warendorf", PartnerKind.AUTHORITY, "sgb_ii", "Tel. 02581 53-0"),
+    ("Agentur für Arbeit Ahlen-Münster", PartnerKind.AUTHORITY, "sgb_iii", "Tel. 0800 4 5555 00"),
+    ("Jugendamt Kreis Warendorf", PartnerKind.AUTHORITY, "sgb_viii", "Tel. 02581 53-51"),
+    ("Ausländerbehörde Kreis Warendorf", PartnerKind.AUTHORITY, "aufenthg", "Tel. 02581 53-32"),
+    ("Sozialamt Stadt Ahlen", PartnerKind.AUTHORITY, "sgb_xii", "Rathaus Ahlen"),
+    ("Migrationsberatung für Erwachsene (MBE) Caritas", PartnerKind.COUNSELLING, "mbe", None),
+    ("Jugendmigrationsdienst Beckum", PartnerKind.COUNSELLING, "jmd", None),
+    ("Schuldnerberatung Diakonie", PartnerKind.COUNSELLING, None, None),
+    ("Integrationskursträger VHS Warendorf", PartnerKind.EDUCATION, None, "vhs-warendorf.de"),
+    ("Anerkennungsberatung IQ Netzwerk NRW", PartnerKind.LABOUR, None, None),
+    ("Psychosoziales Zentrum für Geflüchtete Münster", PartnerKind.HEALTH, None, None),
+    ("Wohnungslosenhilfe Ahlen", PartnerKind.HOUSING, None, None),
+    ("Sportverein TuS Freckenhorst", PartnerKind.COMMUNITY, None, None),
+)
+SITUATIONS = (
+    "Lage stabil, aber Unterlagen fehlen.",
+    "Dringender Handlungsbedarf, Fristen laufen.",
+    "Erste Schritte sind gemacht, Begleitung nötig.",
+    "Unklare Zuständigkeit der Ämter.",
+)
+RESOURCES = (
+    "Gute Deutschkenntnisse (B1).",
+    "Unterstützung durch Familie vor Ort.",
+    "Berufserfahrung aus dem Herkunftsland.",
+    "Hohe Eigenmotivation.",
+    "Ehrenamtliche Patenschaft.",
+)
+REFERRAL_PURPOSES = (
+    "Antrag auf Leistungen stellen",
+    "Beratung zur Anerkennung",
+    "Kursplatz vermitteln",
+    "Klärung des Aufenthaltsstatus",
+    "Psychosoziale Beratung",
+    "Wohnungssuche unterstützen",
+)
+REFERRAL_OUTCOMES = (
+    "Termin wahrgenommen, Antrag gestellt",
+    "Angebot passt, läuft",
+    "Wartezeit zu lang",
+    "Nicht erschienen",
+    "Erfolgreich abgeschlossen",
+)
+MONITORING_TEXTS = (
+    "Kurs läuft regelmäßig, Anwesenheit gut.",
+    "Jobcenter hat Antrag bewilligt.",
+    "Termin bei der Ausländerbehörde verschoben.",
+    "Wohnungsbesichtigung vereinbart.",
+    "Vereinbarte Schritte weitgehend umgesetzt.",
+)
+NOTE_TEXTS = {
+    NoteKind.CONSULTATION: (
+        "Gespräch zur aktuellen Lage, nächste Schritte vereinbart.",
+        "Unterlagen gemeinsam gesichtet, Kopien angefertigt.",
+    ),
+    NoteKind.PHONE_CALL: (
+        "Rückruf vom Jobcenter, Unterlagen vollständig.",
+        "Telefonat mit der Kita, Platz ab nächstem Monat.",
+    ),
+    NoteKind.DOCUMENT: ("Bescheid eingegangen und erläutert.", "Antrag per Post versandt."),
+    NoteKind.INTERNAL: ("Fall in der Teamberatung besprochen.", "Vertretung informiert."),
+}
+FOLLOW_UP_TEXTS = (
+    "Nachfragen, ob der Bescheid da ist",
+    "Termin Ausländerbehörde vorbereiten",
+    "Kursanmeldung prüfen",
+    "Rückruf Jobcenter",
+    "Unterlagen zur Anerkennung nachreichen",
+)
 # A minimal, valid one-page PDF standing in for the signed scan.
 DEMO_SCAN = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -298,7 +384,8 @@ def build_demo(seed: int = 2026) -> str:
         builder.build()
     return (
         f"Demo data built: {builder.case_count} cases of {len(CASE_MANAGERS)} case "
-        f"managers ({sum(c.fte for c in CASE_MANAGERS)} FTE) in {MUNICIPALITY}."
+        f"managers ({sum(c.fte for c in CASE_MANAGERS)} FTE) in {MUNICIPALITY}, "
+        f"{builder.households} households, {builder.findings} structural findings."
     )
 
 
@@ -315,6 +402,10 @@ class _Builder:
         self.today = today()
         self.case_count = 0
         self.password_hash = hash_password(DEMO_PASSWORD)
+        self.partners: dict[str, list[Partner]] = {}
+        self.clients_by_user: dict[User, list[Client]] = {}
+        self.findings = 0
+        self.households = 0
 
     def build(self) -> None:
         session = db.session
@@ -331,6 +422,15 @@ class _Builder:
             ),
         }
         session.add_all(orgs.values())
+        for org in orgs.values():
+            self.partners[org.name] = [
+                Partner(
+                    organisation=org, name=name, kind=kind, legal_domain=domain, contact=contact
+                )
+                for name, kind, domain, contact in PARTNERS
+            ]
+            session.add_all(self.partners[org.name])
+        session.flush()
         for username, name, role in (
             ("supervisor", "Martina Vogt", Role.SUPERVISOR),
             ("admin", "Peter Brinkmann", Role.ADMIN),
@@ -356,8 +456,16 @@ class _Builder:
             )
             session.add(user)
             session.flush()
+            self.clients_by_user[user] = []
             for i in range(spec.open_cases + spec.closed_cases):
                 self._case(user, closed=i >= spec.open_cases)
+        session.flush()
+        case_managers = list(self.clients_by_user)
+        self.findings = add_demo_findings(self.random, case_managers, self.today)
+        self.households = add_demo_households(self.random, self.clients_by_user, self.today)
+        for clients in self.clients_by_user.values():
+            for client in clients:  # households may have aligned family names
+                client.refresh_search_index()
         session.flush()
 
     # -- one client and case -------------------------------------------------------------
@@ -386,15 +494,10 @@ class _Builder:
             scan_size=len(DEMO_SCAN),
             recorded_by=user,
             exchanges=[
-                ConsentExchange(partner_name=p)
+                ConsentExchange(partner=p)
                 for p in rnd.sample(
-                    [
-                        "Jobcenter Kreis Warendorf",
-                        "Ausländerbehörde Kreis Warendorf",
-                        "Agentur für Arbeit Ahlen-Münster",
-                        "Jugendamt Kreis Warendorf",
-                    ],
-                    k=rnd.choice([0, 1, 1, 2]),
+                    [p for p in self._partners_of(user) if p.kind is PartnerKind.AUTHORITY],
+                    k=rnd.choice([0, 1, 1, 2, 2, 3]),
                 )
             ],
         )
@@ -412,7 +515,15 @@ class _Builder:
             registered_by=user,
         )
         client.refresh_search_index()
+        self.clients_by_user[user].append(client)
         return client
+
+    def _partners_of(self, user: User) -> list[Partner]:
+        return next(
+            partners
+            for name, partners in self.partners.items()
+            if partners and partners[0].organisation is user.organisation
+        )
 
     def _moment(self, day: dt.date, hour: int | None = None) -> dt.datetime:
         local = dt.datetime.combine(
@@ -580,5 +691,125 @@ class _Builder:
                 else rnd.choice(
                     [ClosureReason.GOALS_ACHIEVED] * 4
                     + [ClosureReason.REFERRED, ClosureReason.MOVED_AWAY, ClosureReason.CLIENT_ENDED]
+                )
+            )
+        self._casework(case, user, reached, opened, last, closed)
+
+    # -- the method between intake and closure ---------------------------------------------
+    def _casework(self, case, user, reached, opened, last, closed) -> None:
+        """Assessment, referrals, monitoring, notes and follow-ups fitting the stages reached."""
+        rnd = self.random
+        span = max(0, (last - opened).days)
+
+        def day_between(start_share: float = 0.0) -> dt.date:
+            return opened + dt.timedelta(days=int(span * rnd.uniform(start_share, 1.0)))
+
+        if Stage.ASSESSMENT in reached:
+            started = self._moment(day_between(0.05))
+            case.assessments.append(
+                Assessment(
+                    version=1,
+                    started_by_id=user.id,
+                    started_at=started,
+                    updated_at=started,
+                    areas=[
+                        AssessmentArea(
+                            life_area=n.life_area,
+                            situation=rnd.choice(SITUATIONS),
+                            resources=rnd.choice(RESOURCES),
+                        )
+                        for n in case.needs
+                    ],
+                )
+            )
+        if Stage.LINKING in reached:
+            allowed = {e.partner.id for e in case.client.consent.exchanges}
+            for partner in rnd.sample(self._partners_of(user), k=rnd.randint(1, 2)):
+                referred = day_between(0.3)
+                status = (
+                    rnd.choice(
+                        [ReferralStatus.ENDED, ReferralStatus.TAKEN_UP, ReferralStatus.FAILED]
+                    )
+                    if closed
+                    else rnd.choice(list(ReferralStatus))
+                )
+                case.referrals.append(
+                    Referral(
+                        partner=partner,
+                        referred_on=referred,
+                        purpose=rnd.choice(REFERRAL_PURPOSES),
+                        status=status,
+                        outcome=(
+                            rnd.choice(REFERRAL_OUTCOMES)
+                            if status
+                            in (
+                                ReferralStatus.ENDED,
+                                ReferralStatus.FAILED,
+                                ReferralStatus.TAKEN_UP,
+                            )
+                            else None
+                        ),
+                        passes_data=partner.id in allowed,
+                        verweisberatung=rules.is_verweisberatung(partner.legal_domain),
+                        recorded_by_id=user.id,
+                        recorded_at=self._moment(referred),
+                        updated_at=self._moment(referred),
+                    )
+                )
+        if Stage.MONITORING in reached:
+            for _ in range(rnd.randint(1, 3)):
+                day = day_between(0.5)
+                case.monitoring_entries.append(
+                    MonitoringEntry(
+                        entry_on=day,
+                        text=rnd.choice(MONITORING_TEXTS),
+                        recorded_by=user,
+                        recorded_at=self._moment(day),
+                    )
+                )
+        if rnd.random() < 0.55:
+            for _ in range(rnd.randint(1, 3)):
+                day = day_between()
+                kind = rnd.choice(list(NoteKind))
+                note = Note(
+                    kind=kind,
+                    noted_on=day,
+                    text=rnd.choice(NOTE_TEXTS[kind]),
+                    written_by=user,
+                    written_at=self._moment(day, 17),
+                )
+                case.notes.append(note)
+                if rnd.random() < 0.08:
+                    db.session.flush()
+                    case.notes.append(
+                        Note(
+                            kind=kind,
+                            noted_on=day,
+                            supersedes_id=note.id,
+                            text=note.text + " (Korrektur: Termin war am Folgetag.)",
+                            written_by=user,
+                            written_at=self._moment(min(day + dt.timedelta(days=1), self.today), 9),
+                        )
+                    )
+        if not closed and rnd.random() < 0.35:
+            due = self.today + dt.timedelta(days=rnd.choice([-12, -5, -2, -1, 0, 0, 3, 7, 14, 21]))
+            case.follow_ups.append(
+                FollowUp(
+                    due_on=due,
+                    text=rnd.choice(FOLLOW_UP_TEXTS),
+                    created_by_id=user.id,
+                    created_at=self._moment(min(due, self.today) - dt.timedelta(days=14)),
+                )
+            )
+        if rnd.random() < 0.2:
+            done_due = day_between()
+            case.follow_ups.append(
+                FollowUp(
+                    due_on=done_due,
+                    text=rnd.choice(FOLLOW_UP_TEXTS),
+                    created_by_id=user.id,
+                    created_at=self._moment(done_due - dt.timedelta(days=10)),
+                    done_at=self._moment(done_due),
+                    done_by_id=user.id,
                 )
             )

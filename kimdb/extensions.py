@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -14,6 +15,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from kimdb.rules import RuleViolation
 
 # Stable constraint names, so that Alembic can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -39,17 +43,30 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+class ConcurrentChange(RuleViolation):
+    """Someone else wrote the same case at the same time; nothing of this use case was saved."""
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """Run one use case as one transaction: commit at the end, roll back everything on error.
 
     Yields the session. Any exception propagates after the rollback, so a failed write
-    never leaves half of a use case in the database (STYLE.md, "Transactions").
+    never leaves half of a use case in the database (STYLE.md, "Transactions"). A write that
+    lost an optimistic-lock race (``Case.version_id``) raises ConcurrentChange.
     """
     session = db.session
     try:
         yield session
         session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentChange(
+            _l(
+                "Der Fall wurde gerade von jemand anderem geändert. Bitte prüfen Sie den neuen "
+                "Stand und speichern Sie noch einmal."
+            )
+        ) from exc
     except BaseException:
         session.rollback()
         raise

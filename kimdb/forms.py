@@ -13,7 +13,14 @@ from kimdb.timeutil import today
 
 
 class GermanDateField(DateField):
-    """An HTML date input (ISO value) whose parse error is a German sentence."""
+    """An HTML date input whose parse error is a German sentence.
+
+    Accepts the ISO value a date picker sends and, typed by hand where no picker is shown,
+    the German form ``TT.MM.JJJJ``.
+    """
+
+    def __init__(self, label=None, validators=None, format=("%Y-%m-%d", "%d.%m.%Y"), **kwargs):
+        super().__init__(label, validators, format=list(format), **kwargs)
 
     def process_formdata(self, valuelist):  # noqa: D102 - WTForms hook
         try:

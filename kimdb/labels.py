@@ -242,3 +242,8 @@ def format_percent(value: Decimal | float | None) -> str:
     if value is None:
         return "–"
     return format_decimal(Decimal(value) * 100, "0") + " %"
+
+
+def format_cases(value: Decimal) -> str:
+    """Format a band bound in cases: whole numbers plain, halves with one decimal (42,5)."""
+    return format_decimal(value, "0.#")

@@ -49,6 +49,8 @@ class User(UserMixin, db.Model):
         DateTime(timezone=True), server_default=func.now()
     )
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of every session id; a new value (logout, password change) ends all sessions.
+    session_token: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -58,8 +60,9 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        """Return the session id for Flask-Login: user id and a fingerprint of the password hash.
+        """Return the session id for Flask-Login: the user id and the current session token.
 
-        Changing the password therefore ends every other session of the user.
+        Logging out rotates the token, which ends every session of the user, also a copied
+        cookie (sessions are signed cookies, so they cannot be revoked one by one).
         """
-        return f"{self.id}:{self.password_hash[-12:]}"
+        return f"{self.id}:{self.session_token}"

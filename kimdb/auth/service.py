@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from decimal import Decimal
 
 from argon2 import PasswordHasher
@@ -85,11 +87,17 @@ def create_user(
 
 
 def load_user(session_id: str) -> User | None:
-    """Return the user of a Flask-Login session id (``id:hash-fingerprint``), else None."""
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
+    """Return the user of a Flask-Login session id (``id:session-token``), else None."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or int(user_id) > 2**31 - 1:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or user.password_hash[-12:] != fingerprint:
+    if user is None or not hmac.compare_digest(user.session_token, token):
         return None
     return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (logout): the session token changes."""
+    with transaction():
+        user.session_token = secrets.token_hex(16)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -36,8 +37,33 @@ def _safe_next(target: str | None) -> str:
     return safe_local_path(target) or url_for("caseload.start")
 
 
+def _login_account_key() -> str:
+    """Rate-limit key of the account a login names (so one address cannot try many passwords
+    on one account, and many addresses cannot either)."""
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:80]
+
+
+@bp.before_app_request
+def end_expired_sessions():
+    """End a login after KIMDB_SESSION_MINUTES, however active it was (absolute lifetime)."""
+    started = session.get("login_at")
+    if current_user.is_authenticated and (
+        started is None or time.time() - started > current_app.config["PERMANENT_SESSION_LIFETIME"]
+    ):
+        logout_user()
+        session.clear()
+        flash(_l("Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an."), "info")
+        return redirect(url_for("auth.login"))
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
+    methods=["POST"],
+    key_func=_login_account_key,
+)
 def login():
     """Show the login form; log in on valid credentials (no hint whether the user exists)."""
     if current_user.is_authenticated:
@@ -49,6 +75,7 @@ def login():
             session.clear()
             login_user(user)
             session.permanent = True
+            session["login_at"] = time.time()
             return redirect(_safe_next(form.next.data))
         form.password.errors.append(_l("Benutzername oder Passwort ist falsch."))
     status = 422 if form.errors else 200
@@ -58,7 +85,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """End the session."""
+    """End the session, and every other session of the user (a copied cookie included)."""
+    service.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_l("Sie sind abgemeldet."), "info")

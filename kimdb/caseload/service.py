@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from kimdb.auth.models import Role, User
@@ -83,7 +84,8 @@ class TeamRow:
 
 
 def organisation_caseloads(organisation_id: int, inactive_days: int) -> list[TeamRow]:
-    """Return every active case manager of the organisation with their caseload (R5).
+    """Return the organisation's case managers with their caseload (R5): every active one, and
+    deactivated ones as long as they still hold open cases (those need reassigning).
 
     Case metadata only (R8): counts, no client data. One grouped query for all figures.
     """
@@ -105,7 +107,7 @@ def organisation_caseloads(organisation_id: int, inactive_days: int) -> list[Tea
         .where(
             User.organisation_id == organisation_id,
             User.role == Role.CASE_MANAGER,
-            User.active.is_(True),
+            or_(User.active.is_(True), figures.c.open_cases > 0),
         )
         .order_by(User.display_name)
     ).all()
@@ -117,3 +119,12 @@ def organisation_caseloads(organisation_id: int, inactive_days: int) -> list[Tea
         )
         for u, n, cm, inactive in rows
     ]
+
+
+def team_total(rows: list[TeamRow]) -> Caseload:
+    """Return the summed caseload of ``rows`` (FTE and open cases), for the band of a team."""
+    return Caseload(
+        fte=sum((r.caseload.fte for r in rows), Decimal(0)) or Decimal("0.1"),
+        open_cases=sum(r.caseload.open_cases for r in rows),
+        open_cm=sum(r.caseload.open_cm for r in rows),
+    )

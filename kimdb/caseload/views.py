@@ -26,7 +26,11 @@ def start():
             current_user.organisation_id, current_app.config["INACTIVITY_DAYS"]
         )
         return render_template(
-            "caseload/supervisor.html", rows=rows, Band=Band, expected_cm_share=EXPECTED_CM_SHARE
+            "caseload/supervisor.html",
+            rows=rows,
+            total=service.team_total(rows),
+            Band=Band,
+            expected_cm_share=EXPECTED_CM_SHARE,
         )
     users = db.session.scalars(
         select(User)

@@ -36,8 +36,10 @@ def _require_open(case: Case) -> None:
         raise RuleViolation(_l("Der Fall ist abgeschlossen; es kann nichts mehr erfasst werden."))
 
 
-def _touch(case: Case, day: dt.date) -> None:
-    if day > case.last_activity_on:
+def _touch(case: Case, day: dt.date | None = None) -> None:
+    """Mark the case row as written (optimistic lock); move its last activity to ``day``."""
+    case.updated_at = now()
+    if day is not None and day > case.last_activity_on:
         case.last_activity_on = day
 
 
@@ -236,6 +238,7 @@ def correct_note(case: Case, note_id: int, text: str, by: User) -> Note:
             written_at=now(),
         )
         case.notes.append(correction)
+        _touch(case)
     return correction
 
 
@@ -251,6 +254,7 @@ def add_follow_up(case: Case, due_on: dt.date, text: str, by: User) -> FollowUp:
             due_on=due_on, text=text.strip(), created_by_id=by.id, created_at=now()
         )
         case.follow_ups.append(follow_up)
+        _touch(case)
     return follow_up
 
 

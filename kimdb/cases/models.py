@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -131,6 +132,14 @@ class Case(db.Model):
             name="closed_has_date_and_reason",
         ),
         Index("ix_cases_owner_stage", "owner_id", "stage"),
+        # A person has at most one open case at a time (R5: one person, one case).
+        Index(
+            "uq_cases_open_client",
+            "client_id",
+            unique=True,
+            sqlite_where=text("stage <> 'closed'"),
+            postgresql_where=text("stage <> 'closed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -150,6 +159,10 @@ class Case(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # Every use case that writes into a case updates the case row: two users writing the same
+    # case at once cannot both pass a rule checked on the old state (optimistic locking).
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    version_id: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     client: Mapped[Client] = relationship()
     owner: Mapped[User] = relationship()
@@ -178,6 +191,8 @@ class Case(db.Model):
     follow_ups: Mapped[list[FollowUp]] = relationship(
         back_populates="case", order_by="(FollowUp.due_on, FollowUp.id)"
     )
+
+    __mapper_args__ = {"version_id_col": version_id}
 
     @property
     def number(self) -> str:

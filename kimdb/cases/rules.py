@@ -158,7 +158,8 @@ def check_closure(
 
     A closure needs a date (not in the future, not before the case was opened) and a reason;
     "other" needs a text. A KB case with fewer than two consultations can only be closed with a
-    reason that says why (not "goals achieved"). Source: DESIGN.md R3/R4; FAQ KIM NRW Q32.
+    reason that says why (not "goals achieved"); a CM case is closed as "goals achieved" only
+    with an agreed goal. Source: DESIGN.md R3/R4; FAQ KIM NRW Q32.
     """
     if facts.stage is Stage.CLOSED:
         raise ClosureRefused(_l("Der Fall ist bereits abgeschlossen."))
@@ -177,6 +178,18 @@ def check_closure(
     if reason is ClosureReason.OTHER and not reason_text.strip():
         raise ClosureRefused(
             _l("Bei „Sonstiger Grund“ bitte den Grund beschreiben."), field="reason_text"
+        )
+    if (
+        facts.kind is CaseKind.CASE_MANAGEMENT
+        and reason is ClosureReason.GOALS_ACHIEVED
+        and facts.agreed_goals < 1
+    ):
+        raise ClosureRefused(
+            _l(
+                "„Ziele erreicht“ setzt mindestens ein vereinbartes Ziel voraus. Bitte das Ziel "
+                "erfassen oder einen anderen Abschlussgrund wählen."
+            ),
+            field="reason",
         )
     if (
         facts.kind is CaseKind.SHORT_COUNSELLING

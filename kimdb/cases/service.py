@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from kimdb.auth import policy
@@ -135,38 +136,61 @@ def case_history(case: Case) -> list[HistoryItem]:
     return sorted(items, key=lambda i: i.at)
 
 
-def _touch(case: Case, day: dt.date) -> None:
-    """Move the case's last activity forward to ``day`` (never back)."""
-    if case.last_activity_on is None or day > case.last_activity_on:
+def _touch(case: Case, day: dt.date | None = None) -> None:
+    """Mark the case row as written (optimistic lock) and move its last activity forward to
+    ``day`` (never back)."""
+    case.updated_at = now()
+    if day is not None and (case.last_activity_on is None or day > case.last_activity_on):
         case.last_activity_on = day
+
+
+class CaseAlreadyOpen(RuleViolation):
+    """The client already has an open case (one person, one open case; R5)."""
+
+
+def open_case_of(client_id: int) -> Case | None:
+    """Return the open case of client ``client_id``, if any (there is at most one)."""
+    return db.session.scalar(
+        select(Case).where(Case.client_id == client_id, Case.stage != Stage.CLOSED)
+    )
 
 
 def open_case(client: Client, kind: CaseKind, by: User) -> Case:
     """Open a case of ``kind`` for ``client``, owned by ``by``; return it.
 
     The first classification and the intake stage are recorded as history (R3, R4).
-    Raises NotAllowed unless ``by`` works on cases.
+    Raises NotAllowed unless ``by`` works on cases, CaseAlreadyOpen if the client has an open
+    case (also when two requests race: the database holds one open case per client).
     """
     if not policy.works_on_cases(by):
         raise NotAllowed("only case managers open cases")
     moment, day = now(), today()
-    with transaction() as session:
-        case = Case(
-            client_id=client.id,
-            owner_id=by.id,
-            organisation_id=by.organisation_id,
-            kind=kind,
-            stage=Stage.INTAKE,
-            opened_on=day,
-            last_activity_on=day,
-        )
-        case.classification_changes.append(
-            ClassificationChange(to_kind=kind, changed_by_id=by.id, changed_at=moment)
-        )
-        case.stage_changes.append(
-            StageChange(to_stage=Stage.INTAKE, changed_by_id=by.id, changed_at=moment)
-        )
-        session.add(case)
+    already_open = CaseAlreadyOpen(
+        _l("Für diese Person gibt es bereits einen offenen Fall. Bitte dort weiterarbeiten."),
+        field="kind",
+    )
+    if open_case_of(client.id) is not None:
+        raise already_open
+    try:
+        with transaction() as session:
+            case = Case(
+                client_id=client.id,
+                owner_id=by.id,
+                organisation_id=by.organisation_id,
+                kind=kind,
+                stage=Stage.INTAKE,
+                opened_on=day,
+                last_activity_on=day,
+            )
+            case.classification_changes.append(
+                ClassificationChange(to_kind=kind, changed_by_id=by.id, changed_at=moment)
+            )
+            case.stage_changes.append(
+                StageChange(to_stage=Stage.INTAKE, changed_by_id=by.id, changed_at=moment)
+            )
+            session.add(case)
+    except IntegrityError as exc:  # a second request opened one in the meantime
+        raise already_open from exc
     return case
 
 
@@ -215,6 +239,10 @@ def reopen_case(case: Case, reason: str, by: User, reopen_days: int) -> None:
     with its reason. Raises ReopenRefused (too late, no reason, not closed).
     """
     rules.check_reopen(case.stage, case.closed_on, reason, today(), reopen_days)
+    if open_case_of(case.client_id) is not None:
+        raise CaseAlreadyOpen(
+            _l("Für diese Person gibt es inzwischen einen anderen offenen Fall."), field="reason"
+        )
     closing = next((c for c in reversed(case.stage_changes) if c.to_stage is Stage.CLOSED), None)
     target = rules.stage_after_reopen(case.kind, closing.from_stage if closing else None)
     with transaction():

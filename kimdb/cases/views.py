@@ -52,6 +52,7 @@ from kimdb.cases.models import (
 )
 from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, Stage
 from kimdb.clients import service as clients_service
+from kimdb.clients import views as clients_views
 from kimdb.extensions import db
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today
@@ -241,31 +242,34 @@ def index():
     return render_template("cases/index.html", form=form, cases=cases, searched=searched), status
 
 
-@bp.post("/open/<int:client_id>")
+@bp.post("/open/<id:client_id>")
 @case_manager_only
 def open_case(client_id: int):
     """Open a case for a client the user may see, classified CM or KB (R3)."""
     client = clients_service.get_client(current_user, client_id) or abort(404)
     form = OpenCaseForm()
     if form.validate_on_submit():
-        case = service.open_case(client, CaseKind(form.kind.data), by=current_user)
-        flash(_l("Fall %(number)s eröffnet.", number=case.number), "success")
-        return redirect(url_for("cases.show", case_id=case.id))
-    cases = service.cases_of_client(current_user, client.id)
-    return render_template("clients/show.html", client=client, cases=cases, open_form=form), 422
+        try:
+            case = service.open_case(client, CaseKind(form.kind.data), by=current_user)
+        except RuleViolation as error:
+            attach_error(form, error)
+        else:
+            flash(_l("Fall %(number)s eröffnet.", number=case.number), "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return clients_views.render_client(client, open_form=form, status=422)
 
 
 # -- The case page --------------------------------------------------------------------------
 
 
-@bp.get("/<int:case_id>")
+@bp.get("/<id:case_id>")
 @case_manager_only
 def show(case_id: int):
     """The case page: state, follow-ups, needs, goals, referrals, consultations, notes."""
     return _page(_load(case_id))
 
 
-@bp.post("/<int:case_id>/stage")
+@bp.post("/<id:case_id>/stage")
 @case_manager_only
 def change_stage(case_id: int):
     """Move the case to the chosen stage if its guard allows (R4)."""
@@ -276,7 +280,7 @@ def change_stage(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/close")
+@bp.post("/<id:case_id>/close")
 @case_manager_only
 def close(case_id: int):
     """Close the case with date and reason (R3, R4)."""
@@ -293,7 +297,7 @@ def close(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/reopen")
+@bp.post("/<id:case_id>/reopen")
 @case_manager_only
 def reopen(case_id: int):
     """Reopen a closed case within KIMDB_REOPEN_DAYS days, with a reason."""
@@ -309,7 +313,7 @@ def reopen(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/classification")
+@bp.post("/<id:case_id>/classification")
 @case_manager_only
 def reclassify(case_id: int):
     """Change CM ↔ KB with a reason (R3)."""
@@ -322,7 +326,7 @@ def reclassify(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/needs")
+@bp.post("/<id:case_id>/needs")
 @case_manager_only
 def add_need(case_id: int):
     """Record a need (R3: a third focus need in KB is refused)."""
@@ -340,7 +344,7 @@ def add_need(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/goals")
+@bp.post("/<id:case_id>/goals")
 @case_manager_only
 def add_goal(case_id: int):
     """Record a goal, agreed if it has a date of agreement."""
@@ -358,7 +362,7 @@ def add_goal(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/consultations")
+@bp.post("/<id:case_id>/consultations")
 @case_manager_only
 def add_consultation(case_id: int):
     """Record a consultation; kimdb notes when it was entered (R6)."""
@@ -377,7 +381,7 @@ def add_consultation(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/referrals")
+@bp.post("/<id:case_id>/referrals")
 @case_manager_only
 def add_referral(case_id: int):
     """Record a referral to a partner (Linking); data go only with the consent's scope."""
@@ -395,7 +399,7 @@ def add_referral(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/monitoring")
+@bp.post("/<id:case_id>/monitoring")
 @case_manager_only
 def add_monitoring(case_id: int):
     """Record a monitoring entry."""
@@ -408,7 +412,7 @@ def add_monitoring(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/notes")
+@bp.post("/<id:case_id>/notes")
 @case_manager_only
 def add_note(case_id: int):
     """Write a note (Vermerk)."""
@@ -421,7 +425,7 @@ def add_note(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/follow-ups")
+@bp.post("/<id:case_id>/follow-ups")
 @case_manager_only
 def add_follow_up(case_id: int):
     """Set a follow-up (Wiedervorlage)."""
@@ -434,7 +438,7 @@ def add_follow_up(case_id: int):
     )
 
 
-@bp.post("/<int:case_id>/goals/<int:goal_id>")
+@bp.post("/<id:case_id>/goals/<id:goal_id>")
 @case_manager_only
 def update_goal(case_id: int, goal_id: int):
     """Set a goal's status (attainment at evaluation), and its agreement date if missing."""
@@ -448,7 +452,7 @@ def update_goal(case_id: int, goal_id: int):
     )
 
 
-@bp.post("/<int:case_id>/needs/<int:need_id>/focus")
+@bp.post("/<id:case_id>/needs/<id:need_id>/focus")
 @case_manager_only
 def need_focus(case_id: int, need_id: int):
     """Put a need into focus or take it out (R3: at most two in a Kurzberatung)."""
@@ -462,7 +466,7 @@ def need_focus(case_id: int, need_id: int):
     )
 
 
-@bp.post("/<int:case_id>/referrals/<int:referral_id>")
+@bp.post("/<id:case_id>/referrals/<id:referral_id>")
 @case_manager_only
 def update_referral(case_id: int, referral_id: int):
     """Set a referral's status and outcome."""
@@ -480,7 +484,7 @@ def update_referral(case_id: int, referral_id: int):
     )
 
 
-@bp.post("/<int:case_id>/notes/<int:note_id>/correction")
+@bp.post("/<id:case_id>/notes/<id:note_id>/correction")
 @case_manager_only
 def correct_note(case_id: int, note_id: int):
     """Correct a note: a new version; the old one stays visible with who changed it when."""
@@ -492,7 +496,7 @@ def correct_note(case_id: int, note_id: int):
     )
 
 
-@bp.post("/<int:case_id>/follow-ups/<int:follow_up_id>/done")
+@bp.post("/<id:case_id>/follow-ups/<id:follow_up_id>/done")
 @case_manager_only
 def complete_follow_up(case_id: int, follow_up_id: int):
     """Mark a follow-up as done."""
@@ -507,7 +511,7 @@ def complete_follow_up(case_id: int, follow_up_id: int):
 # -- Assessment, plan, timeline -------------------------------------------------------------
 
 
-@bp.route("/<int:case_id>/assessment", methods=["GET", "POST"])
+@bp.route("/<id:case_id>/assessment", methods=["GET", "POST"])
 @case_manager_only
 def assessment(case_id: int):
     """The structured assessment per life area; earlier versions stay readable (?version=N)."""
@@ -545,7 +549,7 @@ def assessment(case_id: int):
     ), status
 
 
-@bp.get("/<int:case_id>/plan")
+@bp.get("/<id:case_id>/plan")
 @case_manager_only
 def plan(case_id: int):
     """The printable goal agreement (Zielvereinbarung) for the client."""
@@ -553,7 +557,7 @@ def plan(case_id: int):
     return render_template("cases/plan.html", case=case, today=today())
 
 
-@bp.get("/<int:case_id>/timeline")
+@bp.get("/<id:case_id>/timeline")
 @case_manager_only
 def timeline(case_id: int):
     """Everything recorded in the case in date order, filterable by type, printable."""

@@ -38,8 +38,11 @@ class RegistrationForm(FlaskForm):
     processing_agreed = BooleanField(
         _l("Die Klientin / der Klient willigt in die Verarbeitung in der KIM-Datenbank ein."),
     )
+    exchange_partner_ids = CheckboxListField(
+        _l("Datenaustausch vereinbart mit"), coerce=int, validators=[Optional()]
+    )
     exchange_partners = TextAreaField(
-        _l("Datenaustausch mit folgenden Stellen vereinbart (eine Stelle je Zeile)"),
+        _l("Weitere Stellen für den Datenaustausch (eine Stelle je Zeile)"),
         validators=[Optional(), Length(max=2000)],
     )
     scan = FileField(
@@ -80,7 +83,11 @@ class RegistrationForm(FlaskForm):
         choices=[("", _l("– bitte wählen –")), *enum_choices(labels.RESIDENCE_STATUS)],
         validators=[DataRequired(_l("Bitte den Aufenthaltsstatus wählen (oder „ungeklärt“)."))],
     )
-    phone = TelField(_l("Telefon (freiwillig)"), validators=[Optional(), Length(max=40)])
+    phone = TelField(
+        _l("Telefon (freiwillig)"),
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "off"},
+    )
     email = EmailField(
         _l("E-Mail (freiwillig)"),
         validators=[
@@ -88,10 +95,12 @@ class RegistrationForm(FlaskForm):
             Length(max=200),
             Email(_l("Bitte eine gültige E-Mail-Adresse angeben."), check_deliverability=False),
         ],
+        render_kw={"autocomplete": "off"},
     )
 
-    def fill_choices(self, forms) -> None:
-        """Set the choices of consent forms, countries and languages (UI language)."""
+    def fill_choices(self, forms, partners=()) -> None:
+        """Set the choices of consent forms, partners, countries and languages (UI language)."""
+        self.exchange_partner_ids.choices = [(p.id, p.name) for p in partners]
         self.consent_form.choices = [("", _l("– bitte wählen –"))] + [
             (
                 f.key,

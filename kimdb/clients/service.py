@@ -15,7 +15,7 @@ from kimdb.consent import rules as consent_rules
 from kimdb.consent.models import Consent, ConsentExchange
 from kimdb.consent.storage import ScanStorage
 from kimdb.extensions import db, transaction
-from kimdb.orgs.service import find_or_add_partner
+from kimdb.orgs.service import find_or_add_partner, partners_of
 from kimdb.timeutil import today
 
 
@@ -29,6 +29,7 @@ class ConsentInput:
     processing_agreed: bool
     exchange_partners: list[str]
     scan: bytes
+    exchange_partner_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def storage() -> ScanStorage:
 def register_client(consent: ConsentInput, person: ClientInput, by: User) -> Client:
     """Store a consent and its client in one transaction and return the client.
 
-    The scan is checked by its content (PDF, JPEG, PNG) and size (``KIMDB_MAX_UPLOAD_MB``),
+    The exchange scope names partners of the organisation's directory (``exchange_partner_ids``)
+    and new agencies (``exchange_partners``, added to the directory). The scan is checked by its
+    content (PDF, JPEG, PNG) and size (``KIMDB_MAX_UPLOAD_MB``),
     the signing date must not be in the future, and "processing in kimdb" must be agreed.
     Raises ConsentRefused before anything is written; if the database write fails, the
     encrypted scan already written to the storage is removed again. Source: R1, FAQ Q34.
@@ -78,9 +81,13 @@ def register_client(consent: ConsentInput, person: ClientInput, by: User) -> Cli
                 scan_size=len(consent.scan),
                 recorded_by_id=by.id,
             )
-            for name in consent.exchange_partners:
-                partner = find_or_add_partner(by.organisation_id, name)
-                record.exchanges.append(ConsentExchange(partner_name=partner.name, partner=partner))
+            partners = {p.id: p for p in partners_of(by.organisation_id)}
+            chosen = [partners[i] for i in consent.exchange_partner_ids if i in partners]
+            chosen += [
+                find_or_add_partner(by.organisation_id, n) for n in consent.exchange_partners
+            ]
+            for partner in {p.id: p for p in chosen}.values():
+                record.exchanges.append(ConsentExchange(partner=partner))
             client = Client(
                 consent=record,
                 organisation_id=by.organisation_id,

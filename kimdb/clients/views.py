@@ -18,6 +18,7 @@ from kimdb.consent.catalog import load_forms
 from kimdb.extensions import db
 from kimdb.households import service as households_service
 from kimdb.households.forms import CreateHouseholdForm
+from kimdb.orgs.service import partners_of
 from kimdb.views import attach_error, role_required
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
@@ -38,7 +39,7 @@ def new():
     """Register a client together with the signed consent, all or nothing (R1, FAQ Q34)."""
     forms = load_forms(current_app.config["CONSENT_FORMS_DIR"])
     form = RegistrationForm()
-    form.fill_choices(forms)
+    form.fill_choices(forms, partners_of(current_user.organisation_id))
     if form.validate_on_submit():
         version, _, language = form.consent_form.data.partition("/")
         try:
@@ -52,6 +53,7 @@ def new():
                         form.exchange_partners.data or ""
                     ),
                     scan=form.scan.data.read(),
+                    exchange_partner_ids=form.exchange_partner_ids.data or [],
                 ),
                 service.ClientInput(
                     given_name=form.given_name.data,
@@ -80,23 +82,28 @@ def new():
     return render_template("clients/new.html", form=form), status
 
 
-@bp.get("/<int:client_id>")
+@bp.get("/<id:client_id>")
 @case_manager_only
 def show(client_id: int):
     """Show a client: personal data, consent and scopes, cases; a form to open a case."""
     client = service.get_client(current_user, client_id) or abort(404)
-    cases = cases_service.cases_of_client(current_user, client.id)
+    return render_client(client)
+
+
+def render_client(client, open_form=None, household_form=None, status: int = 200):
+    """Render the client page; a failed form of it (open case, household) is passed in."""
     return render_template(
         "clients/show.html",
         client=client,
-        cases=cases,
-        open_form=OpenCaseForm(),
+        cases=cases_service.cases_of_client(current_user, client.id),
+        open_case=cases_service.open_case_of(client.id),
+        open_form=open_form or OpenCaseForm(),
         household=households_service.panel_for(current_user, client),
-        household_form=CreateHouseholdForm(),
-    )
+        household_form=household_form or CreateHouseholdForm(),
+    ), status
 
 
-@bp.get("/<int:client_id>/consent-scan")
+@bp.get("/<id:client_id>/consent-scan")
 @case_manager_only
 def consent_scan(client_id: int):
     """Send the decrypted consent scan of a client the user may see, never cached."""

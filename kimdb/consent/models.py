@@ -46,18 +46,26 @@ class Consent(db.Model):
 
 
 class ConsentExchange(db.Model):
-    """The scope "exchange of data with a named partner agency"; withdrawable on its own (R2)."""
+    """The scope "exchange of data with a named partner agency"; withdrawable on its own (R2).
+
+    The agency is an entry of the organisation's partner directory, so that a referral can check
+    the scope by partner (issue "Case work" item 3).
+    """
 
     __tablename__ = "consent_exchanges"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
-    partner_name: Mapped[str] = mapped_column(String(200))
-    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     consent: Mapped[Consent] = relationship(back_populates="exchanges")
-    partner: Mapped[Partner | None] = relationship()
+    partner: Mapped[Partner] = relationship()
+
+    @property
+    def partner_name(self) -> str:
+        """The name of the partner agency in the organisation's directory."""
+        return self.partner.name
 
     @property
     def active(self) -> bool:

@@ -39,7 +39,7 @@ def scan_type(data: bytes) -> ScanType:
         with Image.open(io.BytesIO(data)) as image:
             image_format = image.format
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         image_format = None
     if image_format == "JPEG":
         return ScanType.JPEG
@@ -79,11 +79,22 @@ def check_processing_agreed(agreed: bool) -> None:
         )
 
 
+MAX_PARTNER_NAME = 200
+
+
 def partner_names(text: str) -> list[str]:
-    """Return the partner agencies named in ``text``, one per line, blanks and repeats dropped."""
+    """Return the partner agencies named in ``text``, one per line, blanks and repeats dropped.
+
+    Raises ConsentRefused (field ``exchange_partners``) for a name longer than 200 characters.
+    """
     seen: dict[str, None] = {}
     for line in text.splitlines():
         name = " ".join(line.split())
+        if len(name) > MAX_PARTNER_NAME:
+            raise ConsentRefused(
+                _l("Ein Stellenname ist zu lang (höchstens %(n)s Zeichen).", n=MAX_PARTNER_NAME),
+                field="exchange_partners",
+            )
         if name and name.casefold() not in {s.casefold() for s in seen}:
             seen[name] = None
     return list(seen)

@@ -62,7 +62,7 @@ def _page(household: Household, add_form=None, remove_failed=None, status: int =
     ), status
 
 
-@bp.post("/new/<int:client_id>")
+@bp.post("/new/<id:client_id>")
 @case_manager_only
 def create(client_id: int):
     """Create a household with the client of the page as its first member (FAQ Q33)."""
@@ -86,14 +86,14 @@ def create(client_id: int):
     ), 422
 
 
-@bp.get("/<int:household_id>")
+@bp.get("/<id:household_id>")
 @case_manager_only
 def show(household_id: int):
     """The household page: label, visible members with their visible cases, forms (R8)."""
     return _page(_load(household_id))
 
 
-@bp.post("/<int:household_id>/members")
+@bp.post("/<id:household_id>/members")
 @case_manager_only
 def add_member(household_id: int):
     """Add a client the user may see, of the same organisation, to the household (FAQ Q33)."""
@@ -116,7 +116,7 @@ def add_member(household_id: int):
     return _page(household, add_form=form, status=422)
 
 
-@bp.post("/<int:household_id>/members/<int:client_id>/remove")
+@bp.post("/<id:household_id>/members/<id:client_id>/remove")
 @case_manager_only
 def remove_member(household_id: int, client_id: int):
     """Take a member out; the last member leaving dissolves the household (FAQ Q33)."""

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from kimdb.cases.rules import CaseKind
 from kimdb.timeutil import today
-from tests.factories import PASSWORD, make_case, make_client, make_user, png_bytes
+from tests.factories import PASSWORD, make_case, make_user, png_bytes
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("KIMDB_CHROMIUM", "/usr/bin/chromium")
@@ -59,9 +59,8 @@ def test_main_flow_from_login_to_planning_and_caseload_warning(server, page, db,
     from playwright.sync_api import expect
 
     user = make_user("cm.flow", fte="0.1")  # guideline band 5–6 open cases
-    earlier = make_client(user, given="Olena", family="Kovalenko")
     for _ in range(6):
-        make_case(user, CaseKind.SHORT_COUNSELLING, client=earlier)
+        make_case(user, CaseKind.SHORT_COUNSELLING)
     scan = tmp_path / "einwilligung.png"
     scan.write_bytes(png_bytes())
 
@@ -78,7 +77,7 @@ def test_main_flow_from_login_to_planning_and_caseload_warning(server, page, db,
     page.get_by_label("Einwilligungserklärung (Version und Sprache)").select_option("2026-01/de")
     page.get_by_label("Unterschrieben am").fill(today().isoformat())
     page.get_by_label("Die Klientin / der Klient willigt").check()
-    page.get_by_label("Datenaustausch mit folgenden Stellen").fill("Jobcenter Kreis Warendorf")
+    page.get_by_label("Weitere Stellen für den Datenaustausch").fill("Jobcenter Kreis Warendorf")
     page.get_by_label("Scan der unterschriebenen Einwilligung").set_input_files(str(scan))
     page.get_by_label("Vorname").fill("Yusuf")
     page.get_by_label("Familienname").fill("Darwish")

@@ -7,15 +7,14 @@ import pytest
 from kimdb.auth.models import Role
 from kimdb.cases.rules import CaseKind
 from kimdb.timeutil import today
-from tests.factories import login, make_case, make_client, make_user
+from tests.factories import login, make_case, make_user
 
 CM, KB = CaseKind.CASE_MANAGEMENT, CaseKind.SHORT_COUNSELLING
 
 
 def open_cases(user, n, cm=0):
-    person = make_client(user)
     for i in range(n):
-        make_case(user, CM if i < cm else KB, client=person)
+        make_case(user, CM if i < cm else KB)
 
 
 def test_caseload_above_band_shows_a_warning(client, db):
