@@ -89,3 +89,30 @@ def create_organisation_command(name, municipality, kind) -> None:
 
     organisation = orgs_service.ensure_organisation(name, municipality, kind)
     click.echo(f"organisation {organisation.name} ({organisation.municipality.name})")
+
+
+@kimdb_cli.command("reindex")
+@click.option("--all", "everything", is_flag=True, help="Rebuild every index, not only missing.")
+@click.option("--batch", default=500, show_default=True, help="Clients per transaction.")
+def reindex_command(everything: bool, batch: int) -> None:
+    """Fill the name and date-of-birth search indexes (blind indexes) of clients.
+
+    Needed once after upgrading from the foundation release, and with --all after changing
+    KIMDB_BLIND_INDEX_KEY. Runs in batches; safe to interrupt and run again.
+    """
+    from kimdb.clients.models import Client
+
+    done, last_id = 0, 0
+    while True:
+        query = select(Client).where(Client.id > last_id).order_by(Client.id).limit(batch)
+        if not everything:
+            query = query.where(Client.family_name_index.is_(None))
+        clients = db.session.scalars(query).all()
+        if not clients:
+            break
+        for client in clients:
+            client.refresh_search_index()
+        db.session.commit()
+        done += len(clients)
+        last_id = clients[-1].id
+    click.echo(f"reindexed {done} clients")

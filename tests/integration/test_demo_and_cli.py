@@ -102,3 +102,20 @@ def test_create_user_refuses_bad_input(data_app, db):
     )
     assert bad_fte.exit_code != 0 and "FTE" in bad_fte.output
     assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_reindex_fills_missing_search_indexes(client, data_app, db):
+    from kimdb.cases.queries import CaseSearch, search_cases
+    from tests.factories import make_case, make_client, make_user
+
+    user = make_user("cm.idx")
+    person = make_client(user, given="Jürgen", family="Müller")
+    make_case(user, client=person)
+    person.family_name_index = person.given_name_index = person.date_of_birth_index = None
+    db.session.commit()
+    assert db.session.scalars(search_cases(user, CaseSearch(name="Mueller"), 30)).all() == []
+
+    result = data_app.test_cli_runner().invoke(args=["kimdb", "reindex"])
+    assert result.exit_code == 0 and "reindexed 1 clients" in result.output
+    found = db.session.scalars(search_cases(user, CaseSearch(name="Mueller"), 30)).all()
+    assert [c.client_id for c in found] == [person.id]
