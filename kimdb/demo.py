@@ -704,8 +704,16 @@ class _Builder:
         def day_between(start_share: float = 0.0) -> dt.date:
             return opened + dt.timedelta(days=int(span * rnd.uniform(start_share, 1.0)))
 
+        def entered(stage: Stage) -> dt.date:
+            moment = next(c.changed_at for c in case.stage_changes if c.to_stage is stage)
+            return moment.astimezone(LOCAL_ZONE).date()
+
+        def day_after(stage: Stage) -> dt.date:
+            start = entered(stage)
+            return start + dt.timedelta(days=rnd.randint(0, max(0, (last - start).days)))
+
         if Stage.ASSESSMENT in reached:
-            started = self._moment(day_between(0.05))
+            started = self._moment(entered(Stage.ASSESSMENT), 11)
             case.assessments.append(
                 Assessment(
                     version=1,
@@ -725,7 +733,7 @@ class _Builder:
         if Stage.LINKING in reached:
             allowed = {e.partner.id for e in case.client.consent.exchanges}
             for partner in rnd.sample(self._partners_of(user), k=rnd.randint(1, 2)):
-                referred = day_between(0.3)
+                referred = day_after(Stage.LINKING)
                 status = (
                     rnd.choice(
                         [ReferralStatus.ENDED, ReferralStatus.TAKEN_UP, ReferralStatus.FAILED]
@@ -758,7 +766,7 @@ class _Builder:
                 )
         if Stage.MONITORING in reached:
             for _ in range(rnd.randint(1, 3)):
-                day = day_between(0.5)
+                day = day_after(Stage.MONITORING)
                 case.monitoring_entries.append(
                     MonitoringEntry(
                         entry_on=day,
