@@ -7,10 +7,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, DateTime, Enum, ForeignKey, Numeric, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kimdb.extensions import db
+from kimdb.extensions import db, enum_column
 from kimdb.orgs.models import Organisation
 
 
@@ -32,16 +32,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            name="role",
-        )
-    )
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role", 20))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     fte: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("1.00"))
     active: Mapped[bool] = mapped_column(default=True)

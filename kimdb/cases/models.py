@@ -10,7 +10,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -25,21 +24,9 @@ from kimdb.auth.models import User
 from kimdb.cases.rules import CaseFacts, CaseKind, ClosureReason, Stage
 from kimdb.clients.models import Client
 from kimdb.crypto import EncryptedText
-from kimdb.extensions import db
+from kimdb.extensions import db, enum_column
 from kimdb.orgs.models import Partner
 from kimdb.timeutil import local_date
-
-
-def _enum(cls, name: str, length: int = 30) -> Enum:
-    """A portable enum column type: VARCHAR with a CHECK constraint on both databases."""
-    return Enum(
-        cls,
-        native_enum=False,
-        length=length,
-        create_constraint=True,
-        values_callable=lambda e: [m.value for m in e],
-        name=name,
-    )
 
 
 class LifeArea(StrEnum):
@@ -146,12 +133,12 @@ class Case(db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind, "case_kind"))
-    stage: Mapped[Stage] = mapped_column(_enum(Stage, "stage"))
+    kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind, "case_kind"))
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage, "stage"))
     opened_on: Mapped[dt.date] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     closure_reason: Mapped[ClosureReason | None] = mapped_column(
-        _enum(ClosureReason, "closure_reason")
+        enum_column(ClosureReason, "closure_reason")
     )
     closure_text: Mapped[str | None] = mapped_column(EncryptedText)
     last_activity_on: Mapped[dt.date] = mapped_column(Date)
@@ -224,8 +211,8 @@ class ClassificationChange(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    from_kind: Mapped[CaseKind | None] = mapped_column(_enum(CaseKind, "from_kind"))
-    to_kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind, "to_kind"))
+    from_kind: Mapped[CaseKind | None] = mapped_column(enum_column(CaseKind, "from_kind"))
+    to_kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind, "to_kind"))
     reason: Mapped[str | None] = mapped_column(EncryptedText)
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -241,8 +228,8 @@ class StageChange(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage, "from_stage"))
-    to_stage: Mapped[Stage] = mapped_column(_enum(Stage, "to_stage"))
+    from_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage, "from_stage"))
+    to_stage: Mapped[Stage] = mapped_column(enum_column(Stage, "to_stage"))
     reason: Mapped[str | None] = mapped_column(EncryptedText)  # e.g. why a case was reopened
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -258,8 +245,10 @@ class Need(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    life_area: Mapped[LifeArea] = mapped_column(_enum(LifeArea, "life_area"))
-    legal_domain: Mapped[LegalDomain | None] = mapped_column(_enum(LegalDomain, "legal_domain"))
+    life_area: Mapped[LifeArea] = mapped_column(enum_column(LifeArea, "life_area"))
+    legal_domain: Mapped[LegalDomain | None] = mapped_column(
+        enum_column(LegalDomain, "legal_domain")
+    )
     description: Mapped[str] = mapped_column(EncryptedText)
     in_focus: Mapped[bool] = mapped_column(default=False)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -278,10 +267,10 @@ class Goal(db.Model):
     text: Mapped[str] = mapped_column(EncryptedText)
     agreed_on: Mapped[dt.date | None] = mapped_column(Date)
     responsible: Mapped[GoalResponsible] = mapped_column(
-        _enum(GoalResponsible, "goal_responsible"), default=GoalResponsible.CLIENT
+        enum_column(GoalResponsible, "goal_responsible"), default=GoalResponsible.CLIENT
     )
     due_on: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[GoalStatus] = mapped_column(_enum(GoalStatus, "goal_status"))
+    status: Mapped[GoalStatus] = mapped_column(enum_column(GoalStatus, "goal_status"))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
@@ -301,7 +290,9 @@ class Consultation(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     held_on: Mapped[dt.date] = mapped_column(Date)
     duration_minutes: Mapped[int] = mapped_column(Integer)
-    mode: Mapped[ConsultationMode] = mapped_column(_enum(ConsultationMode, "consultation_mode"))
+    mode: Mapped[ConsultationMode] = mapped_column(
+        enum_column(ConsultationMode, "consultation_mode")
+    )
     interpreter_used: Mapped[bool] = mapped_column(default=False)
     interpreter_language: Mapped[str | None] = mapped_column(String(8))
     entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -348,7 +339,7 @@ class AssessmentArea(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
-    life_area: Mapped[LifeArea] = mapped_column(_enum(LifeArea, "life_area"))
+    life_area: Mapped[LifeArea] = mapped_column(enum_column(LifeArea, "life_area"))
     situation: Mapped[str | None] = mapped_column(EncryptedText)
     resources: Mapped[str | None] = mapped_column(EncryptedText)
 
@@ -370,7 +361,7 @@ class Referral(db.Model):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     referred_on: Mapped[dt.date] = mapped_column(Date)
     purpose: Mapped[str] = mapped_column(EncryptedText)
-    status: Mapped[ReferralStatus] = mapped_column(_enum(ReferralStatus, "referral_status"))
+    status: Mapped[ReferralStatus] = mapped_column(enum_column(ReferralStatus, "referral_status"))
     outcome: Mapped[str | None] = mapped_column(EncryptedText)
     passes_data: Mapped[bool] = mapped_column(default=False)
     verweisberatung: Mapped[bool] = mapped_column(default=False)
@@ -406,7 +397,7 @@ class Note(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[NoteKind] = mapped_column(_enum(NoteKind, "note_kind"))
+    kind: Mapped[NoteKind] = mapped_column(enum_column(NoteKind, "note_kind"))
     noted_on: Mapped[dt.date] = mapped_column(Date)
     text: Mapped[str] = mapped_column(EncryptedText)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("notes.id"), unique=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Enum, ForeignKey, String, func
+from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.auth.models import User
 from kimdb.clients.rules import normalise_date, normalise_name
 from kimdb.consent.models import Consent
 from kimdb.crypto import EncryptedDate, EncryptedText, blind_index
-from kimdb.extensions import db
+from kimdb.extensions import db, enum_column
 from kimdb.orgs.models import Organisation
 
 
@@ -55,27 +55,11 @@ class Client(db.Model):
     given_name: Mapped[str] = mapped_column(EncryptedText)
     family_name: Mapped[str] = mapped_column(EncryptedText)
     date_of_birth: Mapped[dt.date] = mapped_column(EncryptedDate)
-    gender: Mapped[Gender] = mapped_column(
-        Enum(
-            Gender,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            name="gender",
-        )
-    )
+    gender: Mapped[Gender] = mapped_column(enum_column(Gender, "gender", 20))
     country_of_origin: Mapped[str] = mapped_column(String(2))
     languages: Mapped[str] = mapped_column(String(200), default="")
     residence_status: Mapped[ResidenceStatus] = mapped_column(
-        Enum(
-            ResidenceStatus,
-            native_enum=False,
-            length=30,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            name="residence_status",
-        )
+        enum_column(ResidenceStatus, "residence_status", 30)
     )
     # Blind indexes (keyed HMAC of the normalised value) for exact search without decrypting.
     family_name_index: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Date, DateTime, Enum, ForeignKey, Index, String, func
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.auth.models import User
 from kimdb.crypto import EncryptedText
-from kimdb.extensions import db
+from kimdb.extensions import db, enum_column
 from kimdb.orgs.models import Organisation
 
 
@@ -42,14 +42,7 @@ class Finding(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     category: Mapped[FindingCategory] = mapped_column(
-        Enum(
-            FindingCategory,
-            native_enum=False,
-            length=30,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            name="finding_category",
-        )
+        enum_column(FindingCategory, "finding_category", 30)
     )
     agency: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(EncryptedText)

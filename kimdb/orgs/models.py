@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kimdb.extensions import db
+from kimdb.extensions import db, enum_column
 
 
 class MunicipalityKind(StrEnum):
@@ -34,14 +34,7 @@ class Municipality(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[MunicipalityKind] = mapped_column(
-        Enum(
-            MunicipalityKind,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            name="municipality_kind",
-        )
+        enum_column(MunicipalityKind, "municipality_kind", 20)
     )
 
     organisations: Mapped[list[Organisation]] = relationship(back_populates="municipality")
@@ -56,14 +49,7 @@ class Organisation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[OrganisationKind] = mapped_column(
-        Enum(
-            OrganisationKind,
-            native_enum=False,
-            length=30,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            name="organisation_kind",
-        )
+        enum_column(OrganisationKind, "organisation_kind", 30)
     )
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
 
@@ -96,16 +82,7 @@ class Partner(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[PartnerKind] = mapped_column(
-        Enum(
-            PartnerKind,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            name="partner_kind",
-        )
-    )
+    kind: Mapped[PartnerKind] = mapped_column(enum_column(PartnerKind, "partner_kind", 20))
     legal_domain: Mapped[str | None] = mapped_column(String(20))
     contact: Mapped[str | None] = mapped_column(String(300))
 
