@@ -94,3 +94,26 @@ def csrf_token(http, url: str) -> str:
     ) or re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, f"no CSRF token on {url}"
     return match.group(1)
+
+
+def post_case_form(http, case_id: int, action: str, prefix: str, **fields):
+    """Post a form of the case page (its fields carry ``prefix``), CSRF token included."""
+    data = {f"{prefix}-{k}": v for k, v in fields.items()}
+    data[f"{prefix}-csrf_token"] = csrf_token(http, f"/cases/{case_id}")
+    return http.post(f"/cases/{case_id}/{action}", data=data)
+
+
+def count_rows(db, model, **where) -> int:
+    """Count the rows of ``model`` matching ``where`` (column=value)."""
+    from sqlalchemy import func, select
+
+    query = select(func.count()).select_from(model)
+    for key, value in where.items():
+        query = query.where(getattr(model, key) == value)
+    return db.session.scalar(query)
+
+
+def reload_case(db, case_id: int) -> Case:
+    """Return the case read afresh from the database."""
+    db.session.expire_all()
+    return db.session.get(Case, case_id)

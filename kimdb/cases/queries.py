@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from kimdb import labels
@@ -62,11 +62,9 @@ def search_cases(user: User, search: CaseSearch, inactivity_days: int, limit: in
     if search.number:
         case_id = parse_case_number(search.number)
         query = query.where(Case.id == (case_id if case_id is not None else -1))
-    for term in search_terms(search.name):
-        digest = blind_index(term)
-        query = query.where(
-            or_(Client.family_name_index == digest, Client.given_name_index == digest)
-        )
+    terms = search_terms(search.name)
+    if terms:
+        query = query.where(_name_condition(terms))
     if search.date_of_birth:
         query = query.where(
             Client.date_of_birth_index == blind_index(normalise_date(search.date_of_birth))
@@ -94,6 +92,32 @@ def search_cases(user: User, search: CaseSearch, inactivity_days: int, limit: in
     return query
 
 
+MAX_NAME_TERMS = 5
+
+
+def _groupings(terms: list[str]) -> list[list[str]]:
+    """Return every way to join neighbouring words into names ("al hassan" → "alhassan")."""
+    if len(terms) <= 1:
+        return [terms]
+    result = []
+    for rest in _groupings(terms[1:]):
+        result.append([terms[0], *rest])
+        result.append([terms[0] + rest[0], *rest[1:]])
+    return result
+
+
+def _name_condition(terms: list[str]):
+    """SQL condition: some grouping of the words matches given or family names (blind index)."""
+
+    def matches(name: str):
+        digest = blind_index(name)
+        return or_(Client.family_name_index == digest, Client.given_name_index == digest)
+
+    return or_(
+        *(and_(*(matches(n) for n in grouping)) for grouping in _groupings(terms[:MAX_NAME_TERMS]))
+    )
+
+
 @dataclass(frozen=True)
 class DueFollowUp:
     """A follow-up that is due today or overdue, with its case."""
@@ -109,7 +133,12 @@ def due_follow_ups(user: User) -> list[DueFollowUp]:
     rows = db.session.execute(
         select(FollowUp, Case)
         .join(Case, FollowUp.case_id == Case.id)
-        .where(policy.case_visible(user), FollowUp.done_at.is_(None), FollowUp.due_on <= day)
+        .where(
+            policy.case_visible(user),
+            Case.stage != Stage.CLOSED,
+            FollowUp.done_at.is_(None),
+            FollowUp.due_on <= day,
+        )
         .options(joinedload(Case.client))
         .order_by(FollowUp.due_on, FollowUp.id)
     ).all()

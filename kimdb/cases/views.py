@@ -151,11 +151,26 @@ def _row_forms(case: Case, failed: str | None, row_id: int | None, failed_form) 
     }
 
 
+def _onto_latest_version(case: Case, form, note_id: int):
+    """Move a failed correction of an older note version onto the note's latest version, so the
+    typed text and the message show where the user can correct the right version."""
+    for thread in casework.note_threads(case):
+        if note_id in {n.id for n in thread.earlier}:
+            moved = NoteCorrectionForm(
+                prefix=f"note{thread.latest.id}", formdata=None, text=form.text.data
+            )
+            moved.form_errors = list(form.form_errors)
+            return moved, thread.latest.id
+    return form, note_id
+
+
 def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | None = None):
     """Render the case page; a failed form (by name, and row id for row forms) is shown again."""
     facts = case.facts()
     day = today()
     reopen_days = current_app.config["REOPEN_DAYS"]
+    if failed == "note_correction":
+        form, row_id = _onto_latest_version(case, form, row_id)
     return render_template(
         "cases/show.html",
         case=case,
@@ -163,6 +178,7 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         row_forms=_row_forms(case, failed, row_id, form),
         failed=failed,
         row_failed=(failed, row_id) if row_id is not None else None,
+        failed_row_form=form if row_id is not None else None,
         missing={s: rules.missing_for(facts, s) for s in rules.next_stages(case.kind, case.stage)},
         stages=rules.path(case.kind),
         history=service.case_history(case),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -21,6 +21,8 @@ bp = Blueprint("orgs", __name__)
 def partners():
     """List the partner directory of the user's organisation; case managers can extend it."""
     form = PartnerForm(back=request.args.get("back", ""))
+    if request.method == "POST" and current_user.role is not Role.CASE_MANAGER:
+        abort(403)  # supervisors read the directory; case managers extend it
     if form.validate_on_submit():
         try:
             partner = service.add_partner(

@@ -2,40 +2,17 @@
 
 import datetime as dt
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kimdb.cases.models import Case, ClassificationChange, Consultation, Goal, Need, StageChange
 from kimdb.cases.rules import CaseKind, Stage
 from kimdb.timeutil import today
-from tests.factories import csrf_token, login, make_case, make_client, make_user
+from tests.factories import count_rows as count
+from tests.factories import csrf_token, make_case, make_client, make_user
+from tests.factories import post_case_form as post
+from tests.factories import reload_case as reload
 
 CM, KB = CaseKind.CASE_MANAGEMENT, CaseKind.SHORT_COUNSELLING
-
-
-@pytest.fixture()
-def anna(client):
-    user = make_user("cm.anna")
-    login(client, "cm.anna")
-    return user
-
-
-def post(client, case_id, action, prefix, **fields):
-    data = {f"{prefix}-{k}": v for k, v in fields.items()}
-    data[f"{prefix}-csrf_token"] = csrf_token(client, f"/cases/{case_id}")
-    return client.post(f"/cases/{case_id}/{action}", data=data)
-
-
-def count(db, model, **where):
-    query = select(func.count()).select_from(model)
-    for key, value in where.items():
-        query = query.where(getattr(model, key) == value)
-    return db.session.scalar(query)
-
-
-def reload(db, case_id):
-    db.session.expire_all()
-    return db.session.get(Case, case_id)
 
 
 def test_open_case_from_the_client_page(client, db, anna):
