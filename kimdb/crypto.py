@@ -109,12 +109,14 @@ class EncryptedText(TypeDecorator):
     impl = LargeBinary
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: D102 - SQLAlchemy hook
+    def process_bind_param(self, value, dialect):
+        """Encrypt a ``str`` on its way into the database (None stays NULL)."""
         if value is None:
             return None
         return keyring().encrypt(value.encode("utf-8"))
 
-    def process_result_value(self, value, dialect):  # noqa: D102 - SQLAlchemy hook
+    def process_result_value(self, value, dialect):
+        """Decrypt a stored value back to ``str``; raises CryptoError for an unknown key."""
         if value is None:
             return None
         return keyring().decrypt(bytes(value)).decode("utf-8")
@@ -126,12 +128,14 @@ class EncryptedDate(TypeDecorator):
     impl = LargeBinary
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: D102 - SQLAlchemy hook
+    def process_bind_param(self, value, dialect):
+        """Encrypt a ``date`` (as ISO text) on its way into the database."""
         if value is None:
             return None
         return keyring().encrypt(value.isoformat().encode("ascii"))
 
-    def process_result_value(self, value, dialect):  # noqa: D102 - SQLAlchemy hook
+    def process_result_value(self, value, dialect):
+        """Decrypt a stored value back to a ``date``."""
         if value is None:
             return None
         return dt.date.fromisoformat(keyring().decrypt(bytes(value)).decode("ascii"))

@@ -408,6 +408,7 @@ class _Builder:
         self.households = 0
 
     def build(self) -> None:
+        """Write municipality, organisations, partner directories, users, cases and the rest."""
         session = db.session
         municipality = Municipality(name=MUNICIPALITY, kind=MunicipalityKind.COUNTY)
         orgs = {
