@@ -92,8 +92,8 @@ def load_user(session_id: str) -> User | None:
     if not user_id.isdigit() or int(user_id) > 2**31 - 1:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or not hmac.compare_digest(user.session_token, token):
-        return None
+    if user is None or not user.active or not hmac.compare_digest(user.session_token, token):
+        return None  # a deactivated user is logged out at the next request
     return user
 
 

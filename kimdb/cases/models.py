@@ -230,7 +230,12 @@ class StageChange(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     from_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage, "from_stage"))
     to_stage: Mapped[Stage] = mapped_column(enum_column(Stage, "to_stage"))
-    reason: Mapped[str | None] = mapped_column(EncryptedText)  # e.g. why a case was reopened
+    reason: Mapped[str | None] = mapped_column(EncryptedText)  # why reopened; closure text
+    # A closure keeps its date and reason here too, so a reopened case still shows it.
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    closure_reason: Mapped[ClosureReason | None] = mapped_column(
+        enum_column(ClosureReason, "stage_closure_reason")
+    )
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 

@@ -268,15 +268,28 @@ class ReopenRefused(RuleViolation):
 
 
 def check_reopen(
-    stage: Stage, closed_on: dt.date | None, reason: str, today: dt.date, reopen_days: int
+    stage: Stage,
+    closed_on: dt.date | None,
+    reason: str,
+    today: dt.date,
+    reopen_days: int,
+    closure_reason: ClosureReason | None = None,
 ) -> None:
     """Raise ReopenRefused unless a closed case may be reopened today with ``reason``.
 
     Within ``reopen_days`` days (``KIMDB_REOPEN_DAYS``) after the closure date a case can be
-    reopened with a reason; later the client gets a new case.
+    reopened with a reason; later the client gets a new case. A case closed because the
+    consent was withdrawn is never reopened: there is no legal basis left (FAQ KIM NRW Q34).
     """
     if stage is not Stage.CLOSED or closed_on is None:
         raise ReopenRefused(_l("Nur ein abgeschlossener Fall kann wieder eröffnet werden."))
+    if closure_reason is ClosureReason.CONSENT_WITHDRAWN:
+        raise ReopenRefused(
+            _l(
+                "Die Einwilligung wurde widerrufen; ohne neue Einwilligung darf der Fall nicht "
+                "weitergeführt werden. Bitte die Person mit neuer Einwilligung neu aufnehmen."
+            )
+        )
     if (today - closed_on).days > reopen_days:
         raise ReopenRefused(
             _l(

@@ -123,6 +123,12 @@ def case_history(case: Case) -> list[HistoryItem]:
                 )
                 if s.from_stage is Stage.CLOSED
                 else _l(
+                    "Abgeschlossen am %(day)s: %(reason)s",
+                    day=labels.format_day(s.closed_on),
+                    reason=labels.CLOSURE_REASON[s.closure_reason],
+                )
+                if s.to_stage is Stage.CLOSED and s.closure_reason
+                else _l(
                     "Phase: %(old)s → %(new)s",
                     old=labels.STAGE[s.from_stage],
                     new=labels.STAGE[s.to_stage],
@@ -222,7 +228,13 @@ def close_case(
     with transaction():
         case.stage_changes.append(
             StageChange(
-                from_stage=case.stage, to_stage=Stage.CLOSED, changed_by_id=by.id, changed_at=now()
+                from_stage=case.stage,
+                to_stage=Stage.CLOSED,
+                closed_on=closed_on,
+                closure_reason=reason,
+                reason=reason_text.strip() or None,
+                changed_by_id=by.id,
+                changed_at=now(),
             )
         )
         case.stage = Stage.CLOSED
@@ -238,13 +250,24 @@ def reopen_case(case: Case, reason: str, by: User, reopen_days: int) -> None:
     The case returns to the stage it was closed from; the reopening is kept as a stage change
     with its reason. Raises ReopenRefused (too late, no reason, not closed).
     """
-    rules.check_reopen(case.stage, case.closed_on, reason, today(), reopen_days)
+    rules.check_reopen(
+        case.stage, case.closed_on, reason, today(), reopen_days, case.closure_reason
+    )
     if open_case_of(case.client_id) is not None:
         raise CaseAlreadyOpen(
             _l("Für diese Person gibt es inzwischen einen anderen offenen Fall."), field="reason"
         )
     closing = next((c for c in reversed(case.stage_changes) if c.to_stage is Stage.CLOSED), None)
     target = rules.stage_after_reopen(case.kind, closing.from_stage if closing else None)
+    try:
+        _write_reopening(case, target, reason, by)
+    except IntegrityError as exc:  # another case of the person was opened in the meantime
+        raise CaseAlreadyOpen(
+            _l("Für diese Person gibt es inzwischen einen anderen offenen Fall."), field="reason"
+        ) from exc
+
+
+def _write_reopening(case: Case, target: Stage, reason: str, by: User) -> None:
     with transaction():
         case.stage_changes.append(
             StageChange(

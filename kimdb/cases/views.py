@@ -241,7 +241,7 @@ def index():
     form = CaseSearchForm(request.args)
     searched = bool(request.args)
     cases = []
-    if form.validate():
+    if searched and form.validate():
         search = queries.CaseSearch(
             number=form.number.data or "",
             name=form.name.data or "",

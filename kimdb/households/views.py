@@ -10,9 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.auth.models import Role
-from kimdb.cases import service as cases_service
-from kimdb.cases.forms import OpenCaseForm
 from kimdb.clients import service as clients_service
+from kimdb.clients import views as clients_views
 from kimdb.households import rules, service
 from kimdb.households.forms import (
     AddMemberForm,
@@ -76,14 +75,7 @@ def create(client_id: int):
         else:
             flash(_l("Bedarfsgemeinschaft angelegt."), "success")
             return redirect(url_for("households.show", household_id=household.id))
-    return render_template(
-        "clients/show.html",
-        client=client,
-        cases=cases_service.cases_of_client(current_user, client.id),
-        open_form=OpenCaseForm(formdata=None),
-        household=service.panel_for(current_user, client),
-        household_form=form,
-    ), 422
+    return clients_views.render_client(client, household_form=form, status=422)
 
 
 @bp.get("/<id:household_id>")

@@ -96,6 +96,32 @@ def add_partner(
     return partner
 
 
+def update_partner(
+    organisation_id: int,
+    partner_id: int,
+    name: str,
+    kind: PartnerKind,
+    legal_domain: str | None,
+    contact: str | None,
+) -> Partner:
+    """Change a partner of the organisation's directory (e.g. add the legal domain of an agency
+    first named on a consent form). Raises PartnerRefused for an unknown partner or a name
+    another entry already has. Referrals recorded earlier keep their Verweisberatung mark."""
+    partner = db.session.get(Partner, partner_id)
+    if partner is None or partner.organisation_id != organisation_id:
+        raise PartnerRefused(_l("Diese Stelle steht nicht im Verzeichnis."))
+    name = " ".join(name.split())
+    same = _same_name(organisation_id, name)
+    if same is not None and same.id != partner.id:
+        raise PartnerRefused(_l("Diese Stelle steht bereits im Verzeichnis."), field="name")
+    with transaction():
+        partner.name = name
+        partner.kind = kind
+        partner.legal_domain = legal_domain or None
+        partner.contact = (contact or "").strip() or None
+    return partner
+
+
 def find_or_add_partner(organisation_id: int, name: str) -> Partner:
     """Return the directory entry named ``name`` (case-insensitive), adding it if missing.
 

@@ -7,9 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.auth.models import Role
+from kimdb.extensions import db
 from kimdb.orgs import service
 from kimdb.orgs.forms import PartnerForm
-from kimdb.orgs.models import PartnerKind
+from kimdb.orgs.models import Partner, PartnerKind
 from kimdb.rules import RuleViolation
 from kimdb.views import attach_error, role_required, safe_local_path
 
@@ -45,3 +46,33 @@ def partners():
         partners=service.partners_of(current_user.organisation_id),
         back=safe_local_path(form.back.data),
     ), status
+
+
+@bp.route("/partners/<id:partner_id>/edit", methods=["GET", "POST"])
+@role_required(Role.CASE_MANAGER)
+def edit_partner(partner_id: int):
+    """Change a directory entry: name, kind, legal domain (Verweisberatung), contact."""
+    partner = db.session.get(Partner, partner_id)
+    if partner is None or partner.organisation_id != current_user.organisation_id:
+        abort(404)
+    form = PartnerForm(obj=partner if request.method == "GET" else None)
+    if request.method == "GET":
+        form.legal_domain.data = partner.legal_domain or ""
+        form.kind.data = partner.kind.value
+    if form.validate_on_submit():
+        try:
+            service.update_partner(
+                current_user.organisation_id,
+                partner.id,
+                form.name.data,
+                PartnerKind(form.kind.data),
+                form.legal_domain.data or None,
+                form.contact.data,
+            )
+        except RuleViolation as error:
+            attach_error(form, error)
+        else:
+            flash(_l("„%(name)s“ geändert.", name=partner.name), "success")
+            return redirect(url_for("orgs.partners"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("orgs/partner_edit.html", form=form, partner=partner), status

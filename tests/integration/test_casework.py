@@ -1172,3 +1172,67 @@ def test_write_that_lost_a_race_on_the_case_saves_nothing(db, write, model):
     db.session.expire_all()
     assert count(db, model) == 0
     assert db.session.get(Case, case_id).version_id == version + 1
+
+
+def test_partner_first_named_on_a_consent_gets_its_legal_domain_later(client, db, anna):
+    person = make_client(anna, partners=[JOBCENTER])
+    partner = db.session.scalar(select(Partner).where(Partner.name == JOBCENTER))
+    assert partner.legal_domain is None
+    token = csrf_token(client, f"/partners/{partner.id}/edit")
+    response = client.post(
+        f"/partners/{partner.id}/edit",
+        data={
+            "csrf_token": token,
+            "name": JOBCENTER,
+            "kind": "authority",
+            "legal_domain": "sgb_ii",
+            "contact": "Tel. 02581 53-0",
+        },
+    )
+    assert response.status_code == 302
+    case = make_case(anna, CM, client=person)
+    post(
+        client,
+        case.id,
+        "referrals",
+        "referral",
+        partner_id=str(partner.id),
+        referred_on=today().isoformat(),
+        purpose="Antrag",
+        passes_data="y",
+    )
+    table = block(page_of(client, f"/cases/{case.id}"), "referrals-table", "</table>")
+    assert "Verweisberatung" in table and "weitergegeben" in table
+
+
+def test_partner_edit_refuses_a_name_another_entry_has(client, db, anna):
+    orgs_service.add_partner(anna.organisation_id, "Jugendamt", PartnerKind.AUTHORITY, None, None)
+    other = orgs_service.add_partner(
+        anna.organisation_id, "Jobcenter", PartnerKind.AUTHORITY, None, None
+    )
+    token = csrf_token(client, f"/partners/{other.id}/edit")
+    response = client.post(
+        f"/partners/{other.id}/edit",
+        data={"csrf_token": token, "name": "jugendamt", "kind": "authority", "legal_domain": ""},
+    )
+    assert response.status_code == 422
+    assert "Diese Stelle steht bereits im Verzeichnis." in response.get_data(as_text=True)
+    assert 'value="jugendamt"' in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Partner, other.id).name == "Jobcenter"
+
+
+def test_reopening_keeps_the_earlier_closure_in_the_history(client, db, anna):
+    case = make_case(anna, KB)
+    post(
+        client,
+        case.id,
+        "close",
+        "close",
+        closed_on=today().isoformat(),
+        reason="moved_away",
+        reason_text="",
+    )
+    post(client, case.id, "reopen", "reopen", reason="Zurückgezogen")
+    history = block(page_of(client, f"/cases/{case.id}"), "history-table", "</table>")
+    assert "Weggezogen" in history and "Zurückgezogen" in history

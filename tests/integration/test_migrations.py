@@ -155,3 +155,67 @@ def test_models_match_the_migrated_schema(scratch_app):
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+def test_upgrade_stops_before_any_change_when_a_person_has_two_open_cases(scratch_app):
+    from sqlalchemy import inspect
+
+    from kimdb.extensions import db
+
+    upgrade(revision=FOUNDATION)
+    with db.engine.begin() as conn:
+        fill_foundation_release(conn)
+        conn.execute(
+            text(
+                "INSERT INTO cases (id, client_id, owner_id, organisation_id, kind, stage, opened_on,"
+                " last_activity_on) VALUES (2, 1, 1, 1, 'short_counselling', 'intake', '2026-06-02', '2026-06-02')"
+            )
+        )
+    from alembic import command
+    from flask import current_app
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    with pytest.raises(RuntimeError, match=r"case id 1 \(client 1\), case id 2 \(client 1\)"):
+        command.upgrade(config, "head")
+    db.engine.dispose()
+    with db.engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    # PostgreSQL rolls the whole upgrade back; SQLite keeps the completed 0002. Either way 0003
+    # changed nothing, so the upgrade can simply be run again.
+    assert version in {FOUNDATION, "0002_findings_households"}
+    assert "partners" not in inspect(db.engine).get_table_names()
+    # The operator closes one of them; then the upgrade goes through.
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE cases SET stage = 'closed', closed_on = '2026-06-03',"
+                " closure_reason = 'other' WHERE id = 2"
+            )
+        )
+    upgrade()
+
+
+def test_upgrade_keeps_the_closure_of_closed_cases_in_their_history(scratch_app):
+    from kimdb.cases.models import StageChange
+    from kimdb.extensions import db
+
+    upgrade(revision=FOUNDATION)
+    with db.engine.begin() as conn:
+        fill_foundation_release(conn)
+        conn.execute(
+            text(
+                "UPDATE cases SET stage = 'closed', closed_on = '2026-06-20',"
+                " closure_reason = 'moved_away' WHERE id = 1"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO stage_changes (case_id, from_stage, to_stage, changed_by_id, changed_at)"
+                " VALUES (1, 'planning', 'closed', 1, :now)"
+            ),
+            {"now": dt.datetime(2026, 6, 20, 10, tzinfo=dt.UTC)},
+        )
+    upgrade()
+    change = db.session.scalar(select(StageChange).where(StageChange.to_stage == "closed"))
+    assert change.closed_on == dt.date(2026, 6, 20)
+    assert change.closure_reason.value == "moved_away"

@@ -154,3 +154,8 @@ def test_different_names_stay_different():
 def test_search_terms_split_on_spaces_and_commas():
     assert search_terms("Müller, Ayşe ") == ["muller", "ayse"]
     assert search_terms("  ") == []
+
+
+def test_case_closed_for_withdrawn_consent_is_never_reopened():
+    with pytest.raises(rules.ReopenRefused, match="Einwilligung wurde widerrufen"):
+        rules.check_reopen(Stage.CLOSED, TODAY, "neu", TODAY, 90, ClosureReason.CONSENT_WITHDRAWN)
