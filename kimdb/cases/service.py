@@ -33,7 +33,7 @@ from kimdb.cases.models import (
 )
 from kimdb.cases.rules import CaseKind, ClosureReason, Stage
 from kimdb.clients.models import Client
-from kimdb.consent.models import Consent
+from kimdb.consent.models import Consent, ConsentExchange
 from kimdb.extensions import db, transaction
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import now, today
@@ -49,7 +49,10 @@ def get_case(user: User, case_id: int) -> Case | None:
         select(Case)
         .where(Case.id == case_id, policy.case_visible(user))
         .options(
-            joinedload(Case.client).joinedload(Client.consent).selectinload(Consent.exchanges),
+            joinedload(Case.client)
+            .joinedload(Client.consent)
+            .selectinload(Consent.exchanges)
+            .joinedload(ConsentExchange.partner),
             selectinload(Case.needs),
             selectinload(Case.referrals).joinedload(Referral.partner),
             selectinload(Case.notes).joinedload(Note.written_by),

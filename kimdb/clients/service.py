@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from kimdb.auth import policy
 from kimdb.auth.models import User
@@ -122,7 +123,13 @@ def visible_clients(user: User) -> Select:
 def get_client(user: User, client_id: int) -> Client | None:
     """Return the client ``client_id`` if ``user`` may see it, else None (R8)."""
     return db.session.scalar(
-        select(Client).where(Client.id == client_id, policy.client_visible(user))
+        select(Client)
+        .where(Client.id == client_id, policy.client_visible(user))
+        .options(
+            joinedload(Client.consent)
+            .selectinload(Consent.exchanges)
+            .joinedload(ConsentExchange.partner)
+        )
     )
 
 
