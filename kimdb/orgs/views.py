@@ -17,6 +17,16 @@ from kimdb.views import attach_error, role_required, safe_local_path
 bp = Blueprint("orgs", __name__)
 
 
+def _entry(form: PartnerForm) -> tuple:
+    """The directory entry as typed: name, kind, legal domain (or None), contact."""
+    return (
+        form.name.data,
+        PartnerKind(form.kind.data),
+        form.legal_domain.data or None,
+        form.contact.data,
+    )
+
+
 @bp.route("/partners/", methods=["GET", "POST"])
 @role_required(Role.CASE_MANAGER, Role.SUPERVISOR)
 def partners():
@@ -26,13 +36,7 @@ def partners():
         abort(403)  # supervisors read the directory; case managers extend it
     if form.validate_on_submit():
         try:
-            partner = service.add_partner(
-                current_user.organisation_id,
-                form.name.data,
-                PartnerKind(form.kind.data),
-                form.legal_domain.data or None,
-                form.contact.data,
-            )
+            partner = service.add_partner(current_user.organisation_id, *_entry(form))
         except RuleViolation as error:
             attach_error(form, error)
         else:
@@ -61,14 +65,7 @@ def edit_partner(partner_id: int):
         form.kind.data = partner.kind.value
     if form.validate_on_submit():
         try:
-            service.update_partner(
-                current_user.organisation_id,
-                partner.id,
-                form.name.data,
-                PartnerKind(form.kind.data),
-                form.legal_domain.data or None,
-                form.contact.data,
-            )
+            service.update_partner(current_user.organisation_id, partner.id, *_entry(form))
         except RuleViolation as error:
             attach_error(form, error)
         else:
