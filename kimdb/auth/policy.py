@@ -1,15 +1,19 @@
-"""Need-to-know (R8) in one place: who may see which client and case.
+"""Need-to-know (R8) in one place: who may see and work which client and case.
 
-Lists are filtered in SQL with the expressions below, never after loading. A case manager sees
-own cases and the clients they registered or counsel; supervisors and administrators see no
-client data here (supervisors see caseload figures, see ``kimdb.caseload``).
+Lists are filtered in SQL with the conditions below, never after loading. A case manager sees
+own cases and, during an active substitution (R7), the absent colleague's cases it covers;
+supervisors and administrators see no client data here (supervisors see caseload figures and
+case metadata, see ``kimdb.caseload`` and ``kimdb.substitution``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, or_, select
+import datetime as dt
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from kimdb.auth.models import Role, User
+from kimdb.timeutil import today
 
 
 def works_on_cases(user: User) -> bool:
@@ -17,24 +21,57 @@ def works_on_cases(user: User) -> bool:
     return user.role is Role.CASE_MANAGER
 
 
+def substituting(user: User, day: dt.date | None = None) -> ColumnElement[bool]:
+    """SQL condition on ``Case``: ``user`` substitutes the case's owner on ``day`` (R7)."""
+    from kimdb.cases.models import Case
+    from kimdb.substitution.models import Substitution, substitution_cases
+
+    day = day or today()
+    selected = exists(
+        select(substitution_cases.c.case_id).where(
+            substitution_cases.c.substitution_id == Substitution.id,
+            substitution_cases.c.case_id == Case.id,
+        )
+    )
+    return exists(
+        select(Substitution.id).where(
+            Substitution.substitute_id == user.id,
+            Substitution.absent_user_id == Case.owner_id,
+            Substitution.first_day <= day,
+            Substitution.last_day >= day,
+            Substitution.ended_at.is_(None),
+            or_(Substitution.only_selected.is_(False), selected),
+        )
+    )
+
+
 def case_visible(user: User) -> ColumnElement[bool]:
-    """Return a SQL condition on ``Case`` that holds for the cases ``user`` may open (R8)."""
+    """Return a SQL condition on ``Case`` that holds for the cases ``user`` may open (R8):
+    own cases, and cases of absent colleagues during a substitution (R7)."""
     from kimdb.cases.models import Case
 
     if user.role is Role.CASE_MANAGER:
-        return Case.owner_id == user.id
+        return or_(Case.owner_id == user.id, substituting(user))
     return false()
 
 
 def client_visible(user: User) -> ColumnElement[bool]:
     """Return a SQL condition on ``Client`` for the clients ``user`` may see (R8).
 
-    A case manager sees a client they registered or of whom they own a case.
+    A case manager sees the clients of the cases they may open, and a client they registered
+    as long as no case of the client exists yet (between registration and opening a case). A
+    former owner loses the client with the case (takeover, R7).
     """
     from kimdb.cases.models import Case
     from kimdb.clients.models import Client
 
     if user.role is not Role.CASE_MANAGER:
         return false()
-    owns_case = exists(select(Case.id).where(Case.client_id == Client.id, Case.owner_id == user.id))
-    return or_(Client.registered_by_id == user.id, owns_case)
+    visible_case = exists(
+        select(Case.id).where(Case.client_id == Client.id, case_visible(user))
+    )
+    no_case_yet = and_(
+        Client.registered_by_id == user.id,
+        ~exists(select(Case.id).where(Case.client_id == Client.id)),
+    )
+    return or_(visible_case, no_case_yet)

@@ -215,10 +215,12 @@ class ClassificationChange(db.Model):
     to_kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind, "to_kind"))
     reason: Mapped[str | None] = mapped_column(EncryptedText)
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(back_populates="classification_changes")
-    changed_by: Mapped[User] = relationship()
+    changed_by: Mapped[User] = relationship(foreign_keys=[changed_by_id])
 
 
 class StageChange(db.Model):
@@ -237,10 +239,12 @@ class StageChange(db.Model):
         enum_column(ClosureReason, "stage_closure_reason")
     )
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(back_populates="stage_changes")
-    changed_by: Mapped[User] = relationship()
+    changed_by: Mapped[User] = relationship(foreign_keys=[changed_by_id])
 
 
 class Need(db.Model):
@@ -257,6 +261,8 @@ class Need(db.Model):
     description: Mapped[str] = mapped_column(EncryptedText)
     in_focus: Mapped[bool] = mapped_column(default=False)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(back_populates="needs")
@@ -277,6 +283,8 @@ class Goal(db.Model):
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[GoalStatus] = mapped_column(enum_column(GoalStatus, "goal_status"))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(back_populates="goals")
@@ -301,11 +309,13 @@ class Consultation(db.Model):
     interpreter_used: Mapped[bool] = mapped_column(default=False)
     interpreter_language: Mapped[str | None] = mapped_column(String(8))
     entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     entered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     summary: Mapped[str | None] = mapped_column(EncryptedText)
 
     case: Mapped[Case] = relationship(back_populates="consultations")
-    entered_by: Mapped[User] = relationship()
+    entered_by: Mapped[User] = relationship(foreign_keys=[entered_by_id])
 
     @property
     def entry_lag_days(self) -> int:
@@ -326,11 +336,13 @@ class Assessment(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(back_populates="assessments")
-    started_by: Mapped[User] = relationship()
+    started_by: Mapped[User] = relationship(foreign_keys=[started_by_id])
     areas: Mapped[list[AssessmentArea]] = relationship(
         back_populates="assessment", order_by="AssessmentArea.id", cascade="all, delete-orphan"
     )
@@ -371,6 +383,8 @@ class Referral(db.Model):
     passes_data: Mapped[bool] = mapped_column(default=False)
     verweisberatung: Mapped[bool] = mapped_column(default=False)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
@@ -388,10 +402,12 @@ class MonitoringEntry(db.Model):
     entry_on: Mapped[dt.date] = mapped_column(Date)
     text: Mapped[str] = mapped_column(EncryptedText)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(back_populates="monitoring_entries")
-    recorded_by: Mapped[User] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
 
 
 class Note(db.Model):
@@ -407,10 +423,12 @@ class Note(db.Model):
     text: Mapped[str] = mapped_column(EncryptedText)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("notes.id"), unique=True)
     written_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(back_populates="notes")
-    written_by: Mapped[User] = relationship()
+    written_by: Mapped[User] = relationship(foreign_keys=[written_by_id])
     supersedes: Mapped[Note | None] = relationship(remote_side="Note.id")
 
 
@@ -425,6 +443,8 @@ class FollowUp(db.Model):
     due_on: Mapped[dt.date] = mapped_column(Date)
     text: Mapped[str] = mapped_column(EncryptedText)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Written by a substitute: the owner on whose behalf (R7).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,1 @@
+"""Substitution (Vertretungsregelung), takeover (Vorgangsübernahme) and reassignment (R7)."""
