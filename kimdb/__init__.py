@@ -110,7 +110,8 @@ def _register_models() -> None:
     import kimdb.consent.models
     import kimdb.findings.models
     import kimdb.households.models
-    import kimdb.orgs.models  # noqa: F401
+    import kimdb.orgs.models
+    import kimdb.substitution.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
