@@ -115,6 +115,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from kimdb.auth.admin_views import bp as admin_bp
     from kimdb.auth.views import bp as auth_bp
     from kimdb.caseload.views import bp as caseload_bp
     from kimdb.cases.views import bp as cases_bp
@@ -123,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from kimdb.findings.views import bp as findings_bp
     from kimdb.households.views import bp as households_bp
     from kimdb.orgs.views import bp as orgs_bp
+    from kimdb.substitution.views import bp as substitution_bp
 
     for blueprint in (
         auth_bp,
@@ -131,8 +133,10 @@ def _register_blueprints(app: Flask) -> None:
         cases_bp,
         consent_bp,
         orgs_bp,
+        substitution_bp,
         findings_bp,
         households_bp,
+        admin_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -67,9 +67,7 @@ def client_visible(user: User) -> ColumnElement[bool]:
 
     if user.role is not Role.CASE_MANAGER:
         return false()
-    visible_case = exists(
-        select(Case.id).where(Case.client_id == Client.id, case_visible(user))
-    )
+    visible_case = exists(select(Case.id).where(Case.client_id == Client.id, case_visible(user)))
     no_case_yet = and_(
         Client.registered_by_id == user.id,
         ~exists(select(Case.id).where(Case.client_id == Client.id)),

@@ -11,6 +11,7 @@ from kimdb.caseload import service
 from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
 from kimdb.cases import queries
 from kimdb.extensions import db
+from kimdb.substitution.views import substituted_cases
 
 bp = Blueprint("caseload", __name__)
 
@@ -57,6 +58,7 @@ def _case_manager_start():
         inactivity_days=inactivity_days,
         inactive=service.inactive_count(rows, inactivity_days),
         due=queries.due_follow_ups(current_user),
+        substituted=substituted_cases(current_user),
         median_lag=median_lag,
         lag_count=lag_count,
         expected_cm_share=EXPECTED_CM_SHARE,

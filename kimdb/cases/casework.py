@@ -25,6 +25,7 @@ from kimdb.cases.models import (
     ReferralStatus,
     Stage,
 )
+from kimdb.cases.service import on_behalf_of
 from kimdb.extensions import db, transaction
 from kimdb.orgs.models import Partner
 from kimdb.rules import RuleViolation
@@ -78,6 +79,7 @@ def save_assessment(case: Case, areas: dict[LifeArea, tuple[str, str]], by: User
             latest = Assessment(
                 version=(latest.version + 1) if latest else 1,
                 started_by_id=by.id,
+                on_behalf_of_id=on_behalf_of(case, by),
                 started_at=moment,
                 updated_at=moment,
             )
@@ -137,6 +139,7 @@ def record_referral(
             passes_data=passes_data,
             verweisberatung=rules.is_verweisberatung(partner.legal_domain),
             recorded_by_id=by.id,
+            on_behalf_of_id=on_behalf_of(case, by),
             recorded_at=moment,
             updated_at=moment,
         )
@@ -170,7 +173,11 @@ def record_monitoring(case: Case, entry_on: dt.date, text: str, by: User) -> Mon
     _not_in_future(entry_on, "entry_on")
     with transaction():
         entry = MonitoringEntry(
-            entry_on=entry_on, text=text.strip(), recorded_by_id=by.id, recorded_at=now()
+            entry_on=entry_on,
+            text=text.strip(),
+            recorded_by_id=by.id,
+            on_behalf_of_id=on_behalf_of(case, by),
+            recorded_at=now(),
         )
         case.monitoring_entries.append(entry)
         _touch(case, entry_on)
@@ -210,7 +217,12 @@ def write_note(case: Case, kind: NoteKind, noted_on: dt.date, text: str, by: Use
     _not_in_future(noted_on, "noted_on")
     with transaction():
         note = Note(
-            kind=kind, noted_on=noted_on, text=text.strip(), written_by_id=by.id, written_at=now()
+            kind=kind,
+            noted_on=noted_on,
+            text=text.strip(),
+            written_by_id=by.id,
+            on_behalf_of_id=on_behalf_of(case, by),
+            written_at=now(),
         )
         case.notes.append(note)
         _touch(case, today())
@@ -235,6 +247,7 @@ def correct_note(case: Case, note_id: int, text: str, by: User) -> Note:
             text=text.strip(),
             supersedes_id=note.id,
             written_by_id=by.id,
+            on_behalf_of_id=on_behalf_of(case, by),
             written_at=now(),
         )
         case.notes.append(correction)
@@ -251,7 +264,11 @@ def add_follow_up(case: Case, due_on: dt.date, text: str, by: User) -> FollowUp:
     rules.check_follow_up_due(due_on, today())
     with transaction():
         follow_up = FollowUp(
-            due_on=due_on, text=text.strip(), created_by_id=by.id, created_at=now()
+            due_on=due_on,
+            text=text.strip(),
+            created_by_id=by.id,
+            on_behalf_of_id=on_behalf_of(case, by),
+            created_at=now(),
         )
         case.follow_ups.append(follow_up)
         _touch(case)

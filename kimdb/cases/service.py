@@ -91,7 +91,14 @@ class HistoryItem:
 
 
 def case_history(case: Case) -> list[HistoryItem]:
-    """Return the classification and stage changes of ``case``, oldest first (R3, R4)."""
+    """Return the classification and stage changes and owner changes of ``case``, oldest
+    first (R3, R4, R7); entries of a substitute say so."""
+    names = {
+        u.id: u.display_name
+        for u in db.session.scalars(
+            select(User).where(User.organisation_id == case.organisation_id)
+        )
+    }
     from kimdb import labels
 
     items = [
@@ -107,7 +114,7 @@ def case_history(case: Case) -> list[HistoryItem]:
                     reason=c.reason or "",
                 )
             ),
-            by=c.changed_by.display_name,
+            by=written_by(c.changed_by, c.on_behalf_of_id, names),
             is_stage=False,
             reason=c.reason or "",
         )
@@ -137,12 +144,46 @@ def case_history(case: Case) -> list[HistoryItem]:
                     new=labels.STAGE[s.to_stage],
                 )
             ),
-            by=s.changed_by.display_name,
+            by=written_by(s.changed_by, s.on_behalf_of_id, names),
             reason=s.reason or "",
         )
         for s in case.stage_changes
     ]
+    from kimdb.substitution.service import transfers_of
+
+    items += [
+        HistoryItem(
+            at=t.at,
+            text=_l(
+                "Fall übergeben: %(old)s → %(new)s",
+                old=t.from_owner.display_name,
+                new=t.to_owner.display_name,
+            ),
+            by=t.by.display_name,
+            is_stage=True,
+            reason=t.reason,
+        )
+        for t in transfers_of(case)
+    ]
     return sorted(items, key=lambda i: i.at)
+
+
+def written_by(user: User, on_behalf_of_id: int | None, names: dict[int, str]) -> str:
+    """Return who wrote a record, "X (in Vertretung für Y)" for a substitute's entry (R7)."""
+    if on_behalf_of_id is None:
+        return user.display_name
+    return str(
+        _l(
+            "%(name)s (in Vertretung für %(owner)s)",
+            name=user.display_name,
+            owner=names.get(on_behalf_of_id, "?"),
+        )
+    )
+
+
+def on_behalf_of(case: Case, by: User) -> int | None:
+    """Return the owner's id when ``by`` writes into someone else's case (a substitute, R7)."""
+    return case.owner_id if by.id != case.owner_id else None
 
 
 def _touch(case: Case, day: dt.date | None = None) -> None:
@@ -192,10 +233,20 @@ def open_case(client: Client, kind: CaseKind, by: User) -> Case:
                 last_activity_on=day,
             )
             case.classification_changes.append(
-                ClassificationChange(to_kind=kind, changed_by_id=by.id, changed_at=moment)
+                ClassificationChange(
+                    to_kind=kind,
+                    changed_by_id=by.id,
+                    on_behalf_of_id=on_behalf_of(case, by),
+                    changed_at=moment,
+                )
             )
             case.stage_changes.append(
-                StageChange(to_stage=Stage.INTAKE, changed_by_id=by.id, changed_at=moment)
+                StageChange(
+                    to_stage=Stage.INTAKE,
+                    changed_by_id=by.id,
+                    on_behalf_of_id=on_behalf_of(case, by),
+                    changed_at=moment,
+                )
             )
             session.add(case)
     except IntegrityError as exc:  # a second request opened one in the meantime
@@ -209,7 +260,11 @@ def change_stage(case: Case, target: Stage, by: User) -> None:
     with transaction():
         case.stage_changes.append(
             StageChange(
-                from_stage=case.stage, to_stage=target, changed_by_id=by.id, changed_at=now()
+                from_stage=case.stage,
+                to_stage=target,
+                changed_by_id=by.id,
+                on_behalf_of_id=on_behalf_of(case, by),
+                changed_at=now(),
             )
         )
         case.stage = target
@@ -237,6 +292,7 @@ def close_case(
                 closure_reason=reason,
                 reason=reason_text.strip() or None,
                 changed_by_id=by.id,
+                on_behalf_of_id=on_behalf_of(case, by),
                 changed_at=now(),
             )
         )
@@ -278,6 +334,7 @@ def _write_reopening(case: Case, target: Stage, reason: str, by: User) -> None:
                 to_stage=target,
                 reason=reason.strip(),
                 changed_by_id=by.id,
+                on_behalf_of_id=on_behalf_of(case, by),
                 changed_at=now(),
             )
         )
@@ -305,6 +362,7 @@ def reclassify(case: Case, new_kind: CaseKind, reason: str, by: User) -> None:
                 to_kind=new_kind,
                 reason=reason.strip(),
                 changed_by_id=by.id,
+                on_behalf_of_id=on_behalf_of(case, by),
                 changed_at=moment,
             )
         )
@@ -314,6 +372,7 @@ def reclassify(case: Case, new_kind: CaseKind, reason: str, by: User) -> None:
                     from_stage=case.stage,
                     to_stage=new_stage,
                     changed_by_id=by.id,
+                    on_behalf_of_id=on_behalf_of(case, by),
                     changed_at=moment,
                 )
             )
@@ -346,6 +405,7 @@ def add_need(
             description=description.strip(),
             in_focus=in_focus,
             recorded_by_id=by.id,
+            on_behalf_of_id=on_behalf_of(case, by),
             recorded_at=now(),
         )
         case.needs.append(need)
@@ -378,6 +438,7 @@ def add_goal(
             due_on=due_on,
             status=GoalStatus.OPEN,
             recorded_by_id=by.id,
+            on_behalf_of_id=on_behalf_of(case, by),
             recorded_at=now(),
         )
         case.goals.append(goal)
@@ -464,6 +525,7 @@ def record_consultation(
             interpreter_language=interpreter_language or None,
             summary=(summary or "").strip() or None,
             entered_by_id=by.id,
+            on_behalf_of_id=on_behalf_of(case, by),
             entered_at=now(),
         )
         case.consultations.append(consultation)

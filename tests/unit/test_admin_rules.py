@@ -1,0 +1,189 @@
+"""The rules of the Fachadministration (issue 5, item 8) on plain values, without the app."""
+
+from decimal import Decimal
+
+import pytest
+
+from kimdb.auth import admin
+from kimdb.auth.admin import AccountRefused
+from kimdb.auth.models import Role
+
+
+def refusal(call, *args) -> AccountRefused:
+    with pytest.raises(AccountRefused) as caught:
+        call(*args)
+    return caught.value
+
+
+# -- user name --------------------------------------------------------------------------------
+def test_user_name_is_trimmed_and_stored_in_lower_case():
+    assert admin.clean_username("  Anna.Mueller ") == "anna.mueller"
+
+
+@pytest.mark.parametrize("name", ["cm.anna", "a", "anna_2", "anna-m", "anna@ki-kreis.de"])
+def test_plain_user_names_are_accepted(name):
+    assert admin.clean_username(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_empty_user_name_is_refused(name):
+    error = refusal(admin.clean_username, name)
+    assert error.field == "username"
+    assert "Benutzernamen angeben" in error.message
+
+
+@pytest.mark.parametrize("name", ["anna mueller", "müller", ".anna", "anna/x", "a'b", "anna\tx"])
+def test_user_name_with_spaces_umlauts_or_symbols_is_refused(name):
+    error = refusal(admin.clean_username, name)
+    assert error.field == "username"
+    assert "nur Buchstaben a–z" in error.message
+
+
+def test_user_name_of_80_characters_is_accepted_and_81_refused():
+    assert admin.clean_username("a" * 80) == "a" * 80
+    assert "höchstens 80 Zeichen" in refusal(admin.clean_username, "a" * 81).message
+
+
+def test_a_user_name_held_by_another_account_is_taken():
+    error = refusal(admin.check_username_free, 7, None)
+    assert error.field == "username"
+    assert error.message == "Dieser Benutzername ist bereits vergeben."
+    assert refusal(admin.check_username_free, 7, 8).field == "username"
+
+
+def test_an_account_keeps_its_own_user_name_and_a_free_name_is_free():
+    admin.check_username_free(7, 7)
+    admin.check_username_free(None, None)
+    admin.check_username_free(None, 7)
+
+
+# -- display name -----------------------------------------------------------------------------
+def test_display_name_collapses_spaces():
+    assert admin.clean_display_name("  Anna   Müller ") == "Anna Müller"
+
+
+def test_display_name_must_be_given_and_at_most_120_characters():
+    assert refusal(admin.clean_display_name, "  ").field == "display_name"
+    assert admin.clean_display_name("x" * 120) == "x" * 120
+    assert "höchstens 120 Zeichen" in refusal(admin.clean_display_name, "x" * 121).message
+
+
+# -- role -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("role", list(Role))
+def test_the_three_roles_are_known(role):
+    assert admin.parse_role(role.value) is role
+    assert admin.parse_role(role) is role
+
+
+@pytest.mark.parametrize("value", ["superuser", "", None, "ADMIN"])
+def test_an_unknown_role_is_refused_in_german(value):
+    error = refusal(admin.parse_role, value)
+    assert error.field == "role"
+    assert error.message == "Bitte eine der angebotenen Rollen wählen."
+
+
+# -- FTE --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "fte"),
+    [
+        ("0,5", "0.5"),
+        ("0.5", "0.5"),
+        (" 0,75 ", "0.75"),
+        ("1", "1"),
+        ("1,00", "1.00"),
+        ("0,1", "0.1"),
+        ("0,10", "0.10"),
+    ],
+)
+def test_fte_accepts_the_german_decimal_comma(text, fte):
+    assert admin.parse_fte(text) == Decimal(fte)
+
+
+@pytest.mark.parametrize("text", ["1,5", "0", "0,0", "0,09", "1,01", "2"])
+def test_fte_outside_0_10_to_1_00_is_refused(text):
+    error = refusal(admin.parse_fte, text)
+    assert error.field == "fte"
+    assert "zwischen 0,10 und 1,00" in error.message
+
+
+@pytest.mark.parametrize("text", ["", "halb", "0,5,5", "-0,5", "1e-1", "NaN", "Infinity", ",5"])
+def test_fte_that_is_no_number_is_refused(text):
+    error = refusal(admin.parse_fte, text)
+    assert error.field == "fte"
+    assert "als Zahl angeben" in error.message
+
+
+def test_fte_has_at_most_two_decimals():
+    assert "zwei Nachkommastellen" in refusal(admin.parse_fte, "0,125").message
+
+
+def test_check_fte_refuses_none_and_non_finite_values():
+    for value in (None, Decimal("NaN"), Decimal("Infinity")):
+        assert refusal(admin.check_fte, value).field == "fte"
+
+
+# -- password ---------------------------------------------------------------------------------
+def test_password_needs_at_least_ten_characters():
+    admin.check_password("x" * 10)
+    error = refusal(admin.check_password, "x" * 9)
+    assert error.field == "password"
+    assert error.message == "Das Passwort muss mindestens 10 Zeichen lang sein."
+    assert refusal(admin.check_password, None).field == "password"
+
+
+def test_password_is_bounded_at_200_characters():
+    admin.check_password("x" * 200)
+    assert "höchstens 200 Zeichen" in refusal(admin.check_password, "x" * 201).message
+
+
+# -- organisation -----------------------------------------------------------------------------
+def test_organisation_must_lie_in_the_admins_municipality():
+    admin.check_in_municipality(3, 3)
+    for other in (4, None):
+        error = refusal(admin.check_in_municipality, other, 3)
+        assert error.field == "organisation_id"
+        assert "Organisation Ihres Kreises bzw. Ihrer Stadt" in error.message
+
+
+# -- self-protection of administrators --------------------------------------------------------
+@pytest.mark.parametrize("role", [Role.CASE_MANAGER, Role.SUPERVISOR])
+def test_admin_cannot_demote_themself(role):
+    error = refusal(admin.check_not_self_demotion, 1, 1, role)
+    assert error.field == "role"
+    assert "nicht selbst die Rolle Fachadministration entziehen" in error.message
+
+
+def test_admin_may_keep_own_role_and_change_other_admins():
+    admin.check_not_self_demotion(1, 1, Role.ADMIN)
+    admin.check_not_self_demotion(1, 2, Role.CASE_MANAGER)
+
+
+def test_admin_cannot_deactivate_themself_but_others():
+    error = refusal(admin.check_not_self_deactivation, 1, 1)
+    assert error.field is None
+    assert "eigenes Konto nicht deaktivieren" in error.message
+    admin.check_not_self_deactivation(1, 2)
+
+
+# -- open cases stay where their supervisor sees them -----------------------------------------
+CM, SV = Role.CASE_MANAGER, Role.SUPERVISOR
+
+
+def test_case_manager_with_open_cases_keeps_role_and_organisation():
+    error = refusal(admin.check_open_cases_keep_their_place, 3, CM, SV, 1, 1)
+    assert error.field == "role"
+    assert "noch 3 offene Fälle" in error.message
+    assert (
+        "noch 1 offenen Fall"
+        in refusal(admin.check_open_cases_keep_their_place, 1, CM, SV, 1, 1).message
+    )
+    error = refusal(admin.check_open_cases_keep_their_place, 3, CM, CM, 1, 2)
+    assert error.field == "organisation_id"
+
+
+def test_without_open_cases_role_and_organisation_can_change():
+    admin.check_open_cases_keep_their_place(0, CM, SV, 1, 2)
+
+
+def test_other_changes_are_free_with_open_cases():
+    admin.check_open_cases_keep_their_place(3, CM, CM, 1, 1)
