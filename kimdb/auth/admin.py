@@ -49,6 +49,7 @@ FTE_MIN = Decimal("0.10")
 FTE_MAX = Decimal("1.00")
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]*")
 _FTE = re.compile(r"\d{1,3}(?:[.,]\d+)?")
+_TAKEN = _l("Dieser Benutzername ist bereits vergeben.")
 
 
 class AccountRefused(RuleViolation):
@@ -86,7 +87,7 @@ def check_username_free(holder_id: int | None, account_id: int | None = None) ->
     ``account_id`` the account being edited (None when creating one).
     """
     if holder_id is not None and holder_id != account_id:
-        raise AccountRefused(_l("Dieser Benutzername ist bereits vergeben."), field="username")
+        raise AccountRefused(_TAKEN, field="username")
 
 
 def clean_display_name(display_name: str | None) -> str:
@@ -304,7 +305,8 @@ def organisations_of(admin: User) -> list[Organisation]:
 
 
 def _organisation_in_municipality(admin: User, organisation_id: int | None) -> Organisation:
-    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    known = organisation_id is not None and 0 < organisation_id < 2**31
+    organisation = db.session.get(Organisation, organisation_id) if known else None
     check_in_municipality(
         organisation.municipality_id if organisation else None, _municipality_id(admin)
     )
@@ -322,9 +324,6 @@ def _holder_of(username: str) -> int | None:
 def _new_session_token() -> str:
     # The same as kimdb.auth.service.end_sessions, but inside the caller's transaction.
     return secrets.token_hex(16)
-
-
-_TAKEN = _l("Dieser Benutzername ist bereits vergeben.")
 
 
 # -- use cases --------------------------------------------------------------------------------

@@ -28,10 +28,12 @@ def substituting(user: User, day: dt.date | None = None) -> ColumnElement[bool]:
 
     day = day or today()
     selected = exists(
-        select(substitution_cases.c.case_id).where(
+        select(substitution_cases.c.case_id)
+        .where(
             substitution_cases.c.substitution_id == Substitution.id,
             substitution_cases.c.case_id == Case.id,
         )
+        .correlate_except(substitution_cases)  # the case is the one of the outermost query
     )
     return exists(
         select(Substitution.id).where(

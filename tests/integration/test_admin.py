@@ -302,7 +302,7 @@ def test_organisation_of_another_municipality_is_refused(client, db, boss):
     response = post_new(client, new_account(db, organisation_id=str(other.id)))
     refused_page(response, "Bitte eine Organisation Ihres Kreises bzw. Ihrer Stadt wählen.")
     assert snapshot(db) == before
-    for bogus in ("999999", "abc", ""):
+    for bogus in ("999999", "99999999999", "-1", "abc", ""):
         response = post_new(client, new_account(db, organisation_id=bogus))
         assert response.status_code == 422
     assert snapshot(db) == before
