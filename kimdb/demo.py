@@ -55,6 +55,7 @@ from kimdb.orgs.models import (
     Partner,
     PartnerKind,
 )
+from kimdb.substitution.models import Substitution
 from kimdb.timeutil import LOCAL_ZONE, today
 
 DEMO_PASSWORD = "kimdb-demo"  # noqa: S105 - the published demo password
@@ -461,6 +462,7 @@ class _Builder:
             for i in range(spec.open_cases + spec.closed_cases):
                 self._case(user, closed=i >= spec.open_cases)
         session.flush()
+        self._staff_changes(orgs[KI])
         case_managers = list(self.clients_by_user)
         self.findings = add_demo_findings(self.random, case_managers, self.today)
         self.households = add_demo_households(self.random, self.clients_by_user, self.today)
@@ -468,6 +470,35 @@ class _Builder:
             for client in clients:  # households may have aligned family names
                 client.refresh_search_index()
         session.flush()
+
+    def _staff_changes(self, ki: Organisation) -> None:
+        """A case manager who has left (deactivated, cases waiting for a new owner) and a
+        running substitution (issue "Supervision, substitution, takeover")."""
+        session = db.session
+        left = User(
+            username="cm.left",
+            display_name="Bernd Kötter (ausgeschieden)",
+            role=Role.CASE_MANAGER,
+            organisation=ki,
+            fte=Decimal("0.50"),
+            password_hash=self.password_hash,
+            active=False,
+        )
+        session.add(left)
+        session.flush()
+        self.clients_by_user[left] = []
+        for _ in range(9):
+            self._case(left, closed=False)
+        by_name = {u.username: u for u in self.clients_by_user}
+        session.add(
+            Substitution(
+                absent_user_id=by_name["cm.below"].id,
+                substitute_id=by_name["cm.hoffmann"].id,
+                first_day=self.today - dt.timedelta(days=2),
+                last_day=self.today + dt.timedelta(days=12),
+                set_by_id=by_name["cm.below"].id,
+            )
+        )
 
     # -- one client and case -------------------------------------------------------------
     def _name(self, country: str, female: bool) -> tuple[str, str]:
