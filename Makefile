@@ -62,8 +62,8 @@ demo: install $(DEMO_ENV)
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
-	KIMDB_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
+	KIMDB_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -n 2
 
 format: install-test
 	$(BIN)/ruff format .

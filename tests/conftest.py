@@ -20,6 +20,13 @@ os.environ["KIMDB_ENCRYPTION_KEY"] = generate_key()
 os.environ["KIMDB_BLIND_INDEX_KEY"] = generate_key()
 os.environ["KIMDB_STORAGE_DIR"] = str(_TMP / "storage")
 DATABASE_URL = os.environ.get("KIMDB_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... when run with pytest -n
+if _WORKER and DATABASE_URL.startswith("postgresql"):
+    # Each parallel worker gets its own PostgreSQL database (SQLite files are per process).
+    _url = make_url(DATABASE_URL)
+    DATABASE_URL = _url.set(database=f"{_url.database}_{_WORKER}").render_as_string(
+        hide_password=False
+    )
 os.environ["KIMDB_DATABASE_URL"] = DATABASE_URL
 
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
@@ -213,23 +212,19 @@ def check_open_cases_keep_their_place(
         return
     if role is Role.CASE_MANAGER and new_role is not Role.CASE_MANAGER:
         raise AccountRefused(
-            _ln(
-                "Diese Person hat noch %(num)d offenen Fall. Die Rolle kann erst geändert "
-                "werden, wenn die Koordination ihn neu zugewiesen hat.",
-                "Diese Person hat noch %(num)d offene Fälle. Die Rolle kann erst geändert "
-                "werden, wenn die Koordination sie neu zugewiesen hat.",
-                open_cases,
+            _l(
+                "Offene Fälle dieser Person: %(num)d. Die Rolle kann erst geändert werden, "
+                "wenn die Koordination alle neu zugewiesen hat.",
+                num=open_cases,
             ),
             field="role",
         )
     if organisation_id != new_organisation_id:
         raise AccountRefused(
-            _ln(
-                "Diese Person hat noch %(num)d offenen Fall. Die Organisation kann erst "
-                "gewechselt werden, wenn die Koordination ihn neu zugewiesen hat.",
-                "Diese Person hat noch %(num)d offene Fälle. Die Organisation kann erst "
-                "gewechselt werden, wenn die Koordination sie neu zugewiesen hat.",
-                open_cases,
+            _l(
+                "Offene Fälle dieser Person: %(num)d. Die Organisation kann erst gewechselt "
+                "werden, wenn die Koordination alle neu zugewiesen hat.",
+                num=open_cases,
             ),
             field="organisation_id",
         )

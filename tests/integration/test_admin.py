@@ -406,7 +406,7 @@ def test_case_manager_with_open_cases_keeps_role_and_organisation(client, db, bo
     before = snapshot(db)
     refused_page(
         post_edit(client, anna.id, account_of(anna, role="supervisor")),
-        "Diese Person hat noch 1 offenen Fall. Die Rolle kann erst geändert werden",
+        "Offene Fälle dieser Person: 1. Die Rolle kann erst geändert werden",
     )
     refused_page(
         post_edit(client, anna.id, account_of(anna, organisation_id=str(awo.id))),

@@ -26,12 +26,13 @@ def scratch_app():
     if DATABASE_URL.startswith("postgresql"):
         import psycopg
 
-        url = make_url(DATABASE_URL).set(database="kimdb_test_migrations")
+        url = make_url(DATABASE_URL)
+        url = url.set(database=f"{url.database}_migrations")
         admin = url.set(drivername="postgresql", database="postgres")
         conninfo = admin.render_as_string(hide_password=False)
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "kimdb_test_migrations" WITH (FORCE)')
-            conn.execute('CREATE DATABASE "kimdb_test_migrations"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{url.database}"')
         uri = url.render_as_string(hide_password=False)
     else:
         path = _TMP / "migrations.sqlite3"
