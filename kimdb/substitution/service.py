@@ -131,7 +131,10 @@ def acting_for(user: User, case: Case) -> User | None:
 def take_over(case: Case, by: User, reason: str) -> CaseTransfer:
     """The substitute takes ``case`` over for good (Vorgangsübernahme); the former owner loses
     access. Raises NotAllowed unless ``by`` substitutes the owner on this case today."""
-    if case.owner_id == by.id or by.role is not Role.CASE_MANAGER:
+    from kimdb.auth.policy import substituting
+
+    covered = db.session.scalar(select(Case.id).where(Case.id == case.id, substituting(by)))
+    if case.owner_id == by.id or by.role is not Role.CASE_MANAGER or covered is None:
         raise NotAllowed(_l("Nur die Vertretung kann diesen Fall übernehmen."))
     rules.check_receiver(by.active, True, by.organisation_id == case.organisation_id, False, reason)
     return _move([case], by, by, reason, TransferKind.TAKEOVER)[0]

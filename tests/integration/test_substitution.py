@@ -209,3 +209,10 @@ def test_case_managers_cannot_reassign(client, db, team):
     lead, owner, substitute, case = team
     login(client, "cm.sub")
     assert client.get(f"/reassign/{owner.id}").status_code == 403
+
+
+def test_takeover_needs_a_running_substitution(db, team):
+    lead, owner, substitute, case = team
+    with pytest.raises(service.NotAllowed):
+        service.take_over(case, substitute, "ohne Vertretung")
+    assert db.session.get(Case, case.id).owner_id == owner.id
