@@ -11,7 +11,7 @@ from kimdb.caseload import service
 from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
 from kimdb.cases import queries
 from kimdb.extensions import db
-from kimdb.substitution.views import substituted_cases
+from kimdb.substitution.service import substituted_cases
 
 bp = Blueprint("caseload", __name__)
 

@@ -234,3 +234,19 @@ def count_substituted(user: User) -> int:
     return db.session.scalar(
         select(func.count(Case.id)).where(Case.stage != Stage.CLOSED, substituting(user))
     )
+
+
+def substituted_cases(user: User) -> list[Case]:
+    """Return the open cases ``user`` works as substitute today (for the start page)."""
+    from sqlalchemy.orm import joinedload
+
+    from kimdb.auth.policy import substituting
+
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(Case.stage != Stage.CLOSED, substituting(user))
+            .options(joinedload(Case.client), joinedload(Case.owner))
+            .order_by(Case.last_activity_on)
+        )
+    )

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from kimdb.auth.models import Role, User
 from kimdb.cases import service as cases_service
-from kimdb.cases.models import Case
 from kimdb.extensions import db
 from kimdb.rules import RuleViolation
 from kimdb.substitution import service
@@ -161,20 +160,3 @@ def reassign(user_id: int):
     return render_template(
         "substitution/reassign.html", owner=owner, cases=cases, form=form, preview=preview
     ), status
-
-
-def substituted_cases(user: User) -> list[Case]:
-    """Return the open cases ``user`` works as substitute today (for the start page)."""
-    from sqlalchemy.orm import joinedload
-
-    from kimdb.auth.policy import substituting
-    from kimdb.cases.rules import Stage
-
-    return list(
-        db.session.scalars(
-            select(Case)
-            .where(Case.stage != Stage.CLOSED, substituting(user))
-            .options(joinedload(Case.client), joinedload(Case.owner))
-            .order_by(Case.last_activity_on)
-        )
-    )
