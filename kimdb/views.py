@@ -38,9 +38,23 @@ def attach_error(form, error: RuleViolation) -> None:
         form.form_errors.append(error.message)
 
 
+MAX_LOCAL_PATH = 300
+
+
 def safe_local_path(target: str | None) -> str | None:
-    """Return ``target`` if it is a path on this site (no scheme, no host), else None."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Return ``target`` if it is a path on this site, else None (no open redirect).
+
+    Only "/…" is accepted: not "//host", no scheme or host, no backslash trick, no control
+    characters, at most MAX_LOCAL_PATH characters.
+    """
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > MAX_LOCAL_PATH
+        or any(ord(c) < 32 for c in target)
+    ):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None

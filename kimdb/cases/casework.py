@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from kimdb.auth.models import User
 from kimdb.cases import rules
@@ -25,23 +24,11 @@ from kimdb.cases.models import (
     ReferralStatus,
     Stage,
 )
-from kimdb.cases.service import on_behalf_of
+from kimdb.cases.service import on_behalf_of, require_open, touch
 from kimdb.extensions import db, transaction
 from kimdb.orgs.models import Partner
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import now, today
-
-
-def _require_open(case: Case) -> None:
-    if not case.is_open:
-        raise RuleViolation(_l("Der Fall ist abgeschlossen; es kann nichts mehr erfasst werden."))
-
-
-def _touch(case: Case, day: dt.date | None = None) -> None:
-    """Mark the case row as written (optimistic lock); move its last activity to ``day``."""
-    case.updated_at = now()
-    if day is not None and day > case.last_activity_on:
-        case.last_activity_on = day
 
 
 def _not_in_future(day: dt.date, field: str) -> None:
@@ -69,7 +56,7 @@ def save_assessment(case: Case, areas: dict[LifeArea, tuple[str, str]], by: User
     nothing: the earlier version stays readable as it was); later saves update that version.
     Source: FAQ KIM NRW Q32 (Assessment, Re-Assessment).
     """
-    _require_open(case)
+    require_open(case)
     latest = current_assessment(case)
     moment = now()
     with transaction():
@@ -95,7 +82,7 @@ def save_assessment(case: Case, areas: dict[LifeArea, tuple[str, str]], by: User
             elif row is not None:
                 row.situation, row.resources = situation, resources
         latest.updated_at = moment
-        _touch(case, today())
+        touch(case, today())
     return latest
 
 
@@ -121,7 +108,7 @@ def record_referral(
     Raises ReferralRefused when data would go to a partner without the consent's exchange
     scope, or for a bad date. Source: FAQ KIM NRW Q32 (Linking, Verweisberatung), Q34.
     """
-    _require_open(case)
+    require_open(case)
     partner = db.session.get(Partner, partner_id)
     if partner is None or partner.organisation_id != case.organisation_id:
         raise rules.ReferralRefused(
@@ -144,7 +131,7 @@ def record_referral(
             updated_at=moment,
         )
         case.referrals.append(referral)
-        _touch(case, referred_on)
+        touch(case, referred_on)
     return referral
 
 
@@ -152,7 +139,7 @@ def update_referral(
     case: Case, referral_id: int, status: ReferralStatus, outcome: str, by: User
 ) -> Referral:
     """Set the status (proposed, arranged, taken up, ended, failed) and outcome of a referral."""
-    _require_open(case)
+    require_open(case)
     referral = next((r for r in case.referrals if r.id == referral_id), None)
     if referral is None:
         raise RuleViolation(_l("Diese Vermittlung gehört nicht zu diesem Fall."))
@@ -160,7 +147,7 @@ def update_referral(
         referral.status = status
         referral.outcome = outcome.strip() or None
         referral.updated_at = now()
-        _touch(case, today())
+        touch(case, today())
     return referral
 
 
@@ -169,7 +156,7 @@ def update_referral(
 
 def record_monitoring(case: Case, entry_on: dt.date, text: str, by: User) -> MonitoringEntry:
     """Record a monitoring entry (how the agreed steps and services are going)."""
-    _require_open(case)
+    require_open(case)
     _not_in_future(entry_on, "entry_on")
     with transaction():
         entry = MonitoringEntry(
@@ -180,7 +167,7 @@ def record_monitoring(case: Case, entry_on: dt.date, text: str, by: User) -> Mon
             recorded_at=now(),
         )
         case.monitoring_entries.append(entry)
-        _touch(case, entry_on)
+        touch(case, entry_on)
     return entry
 
 
@@ -213,7 +200,7 @@ def note_threads(case: Case) -> list[NoteThread]:
 
 def write_note(case: Case, kind: NoteKind, noted_on: dt.date, text: str, by: User) -> Note:
     """Write a dated, authored note on ``case``."""
-    _require_open(case)
+    require_open(case)
     _not_in_future(noted_on, "noted_on")
     with transaction():
         note = Note(
@@ -225,7 +212,7 @@ def write_note(case: Case, kind: NoteKind, noted_on: dt.date, text: str, by: Use
             written_at=now(),
         )
         case.notes.append(note)
-        _touch(case, today())
+        touch(case, today())
     return note
 
 
@@ -251,7 +238,7 @@ def correct_note(case: Case, note_id: int, text: str, by: User) -> Note:
             written_at=now(),
         )
         case.notes.append(correction)
-        _touch(case)
+        touch(case)
     return correction
 
 
@@ -260,7 +247,7 @@ def correct_note(case: Case, note_id: int, text: str, by: User) -> Note:
 
 def add_follow_up(case: Case, due_on: dt.date, text: str, by: User) -> FollowUp:
     """Set a follow-up (Wiedervorlage) on ``case`` due on ``due_on``."""
-    _require_open(case)
+    require_open(case)
     rules.check_follow_up_due(due_on, today())
     with transaction():
         follow_up = FollowUp(
@@ -271,7 +258,7 @@ def add_follow_up(case: Case, due_on: dt.date, text: str, by: User) -> FollowUp:
             created_at=now(),
         )
         case.follow_ups.append(follow_up)
-        _touch(case)
+        touch(case)
     return follow_up
 
 
@@ -285,16 +272,5 @@ def complete_follow_up(case: Case, follow_up_id: int, by: User) -> FollowUp:
     with transaction():
         follow_up.done_at = now()
         follow_up.done_by_id = by.id
-        _touch(case, today())
+        touch(case, today())
     return follow_up
-
-
-def partners_for_case(case: Case) -> list[Partner]:
-    """Return the partner directory of the case's organisation, sorted by name."""
-    return list(
-        db.session.scalars(
-            select(Partner)
-            .where(Partner.organisation_id == case.organisation_id)
-            .order_by(Partner.name)
-        )
-    )

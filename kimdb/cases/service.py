@@ -186,7 +186,7 @@ def on_behalf_of(case: Case, by: User) -> int | None:
     return case.owner_id if by.id != case.owner_id else None
 
 
-def _touch(case: Case, day: dt.date | None = None) -> None:
+def touch(case: Case, day: dt.date | None = None) -> None:
     """Mark the case row as written (optimistic lock) and move its last activity forward to
     ``day`` (never back)."""
     case.updated_at = now()
@@ -268,7 +268,7 @@ def change_stage(case: Case, target: Stage, by: User) -> None:
             )
         )
         case.stage = target
-        _touch(case, today())
+        touch(case, today())
 
 
 def close_case(
@@ -300,7 +300,7 @@ def close_case(
         case.closed_on = closed_on
         case.closure_reason = reason
         case.closure_text = reason_text.strip() or None
-        _touch(case, today())
+        touch(case, today())
 
 
 def reopen_case(case: Case, reason: str, by: User, reopen_days: int) -> None:
@@ -342,7 +342,7 @@ def _write_reopening(case: Case, target: Stage, reason: str, by: User) -> None:
         case.closed_on = None
         case.closure_reason = None
         case.closure_text = None
-        _touch(case, today())
+        touch(case, today())
 
 
 def reclassify(case: Case, new_kind: CaseKind, reason: str, by: User) -> None:
@@ -378,10 +378,11 @@ def reclassify(case: Case, new_kind: CaseKind, reason: str, by: User) -> None:
             )
             case.stage = new_stage
         case.kind = new_kind
-        _touch(case, today())
+        touch(case, today())
 
 
-def _require_open(case: Case) -> None:
+def require_open(case: Case) -> None:
+    """Raise RuleViolation if ``case`` is closed: nothing more is recorded in it."""
     if not case.is_open:
         raise RuleViolation(_l("Der Fall ist abgeschlossen; es kann nichts mehr erfasst werden."))
 
@@ -395,7 +396,7 @@ def add_need(
     by: User,
 ) -> Need:
     """Record a need in ``case``; raise FocusLimitReached for a third focus need in KB (R3)."""
-    _require_open(case)
+    require_open(case)
     if in_focus:
         rules.check_focus_need(case.kind, case.facts().focus_needs)
     with transaction():
@@ -409,7 +410,7 @@ def add_need(
             recorded_at=now(),
         )
         case.needs.append(need)
-        _touch(case, today())
+        touch(case, today())
     return need
 
 
@@ -426,7 +427,7 @@ def add_goal(
     ``responsible`` says who works towards it (client, case manager, partner); ``due_on`` by
     when. Raises RuleViolation for an agreement date in the future or a due date before it.
     """
-    _require_open(case)
+    require_open(case)
     _check_agreed_on(agreed_on)
     if due_on and agreed_on and due_on < agreed_on:
         raise RuleViolation(_l("Das Zieldatum liegt vor dem Vereinbarungsdatum."), field="due_on")
@@ -442,7 +443,7 @@ def add_goal(
             recorded_at=now(),
         )
         case.goals.append(goal)
-        _touch(case, today())
+        touch(case, today())
     return goal
 
 
@@ -461,7 +462,7 @@ def update_goal(
     An agreement date once recorded is kept (it is the basis of the planning stage, R4).
     Raises RuleViolation for a closed case, an unknown goal or a date in the future.
     """
-    _require_open(case)
+    require_open(case)
     goal = next((g for g in case.goals if g.id == goal_id), None)
     if goal is None:
         raise RuleViolation(_l("Dieses Ziel gehört nicht zu diesem Fall."))
@@ -470,7 +471,7 @@ def update_goal(
         goal.status = status
         if goal.agreed_on is None and agreed_on is not None:
             goal.agreed_on = agreed_on
-        _touch(case, today())
+        touch(case, today())
     return goal
 
 
@@ -480,7 +481,7 @@ def set_need_focus(case: Case, need_id: int, in_focus: bool, by: User) -> Need:
     Raises FocusLimitReached for a third focus need in KB, RuleViolation for a closed case or
     an unknown need.
     """
-    _require_open(case)
+    require_open(case)
     need = next((n for n in case.needs if n.id == need_id), None)
     if need is None:
         raise RuleViolation(_l("Dieser Bedarf gehört nicht zu diesem Fall."))
@@ -488,7 +489,7 @@ def set_need_focus(case: Case, need_id: int, in_focus: bool, by: User) -> Need:
         rules.check_focus_need(case.kind, case.facts().focus_needs)
     with transaction():
         need.in_focus = in_focus
-        _touch(case, today())
+        touch(case, today())
     return need
 
 
@@ -506,7 +507,7 @@ def record_consultation(
     The time of entry is set now (R6: the lag to ``held_on`` is shown). Raises RuleViolation
     for a date in the future or before the case was opened.
     """
-    _require_open(case)
+    require_open(case)
     if held_on > today():
         raise RuleViolation(
             _l("Ein Gespräch kann nicht in der Zukunft stattgefunden haben."), field="held_on"
@@ -529,7 +530,7 @@ def record_consultation(
             entered_at=now(),
         )
         case.consultations.append(consultation)
-        _touch(case, held_on)
+        touch(case, held_on)
         if case.last_consultation_on is None or held_on > case.last_consultation_on:
             case.last_consultation_on = held_on
     return consultation

@@ -54,6 +54,7 @@ from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, Stage
 from kimdb.clients import service as clients_service
 from kimdb.clients import views as clients_views
 from kimdb.extensions import db
+from kimdb.orgs.service import partners_of
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today
 from kimdb.views import attach_error, role_required
@@ -98,7 +99,7 @@ def _prepare(name: str, form, case: Case) -> None:
     elif name == "consultation":
         form.fill_choices()
     elif name == "referral":
-        form.fill_choices(casework.partners_for_case(case))
+        form.fill_choices(partners_of(case.organisation_id))
 
 
 def _forms(case: Case, failed: str | None, failed_form) -> dict:

@@ -17,28 +17,14 @@ from kimdb.findings.forms import AGENCY_DATALIST_ID, FindingForm, PeriodForm
 from kimdb.findings.labels import CATEGORY
 from kimdb.findings.models import FindingCategory
 from kimdb.rules import RuleViolation
-from kimdb.views import attach_error, role_required
+from kimdb.views import attach_error, role_required, safe_local_path
 
 bp = Blueprint("findings", __name__, url_prefix="/findings")
-BACK_MAX_LENGTH = 300
 
 
 def _back_path() -> str | None:
-    """Return the ``back`` query parameter if it is a path on this site, else None.
-
-    Only "/…" is accepted (not "//host" nor a backslash trick), so the link cannot lead away
-    from kimdb (open redirect).
-    """
-    back = request.args.get("back", "")
-    if (
-        not back.startswith("/")
-        or back.startswith("//")
-        or "\\" in back
-        or len(back) > BACK_MAX_LENGTH
-        or any(ord(c) < 32 for c in back)
-    ):
-        return None
-    return back
+    """Return the ``back`` query parameter if it is a path on this site, else None."""
+    return safe_local_path(request.args.get("back", ""))
 
 
 @bp.route("/new", methods=["GET", "POST"])

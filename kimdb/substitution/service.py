@@ -13,6 +13,7 @@ from kimdb.caseload.rules import Caseload
 from kimdb.caseload.service import caseload_of
 from kimdb.cases.models import Case
 from kimdb.cases.rules import CaseKind, Stage
+from kimdb.cases.service import touch
 from kimdb.extensions import db, transaction
 from kimdb.rules import RuleViolation
 from kimdb.substitution import rules
@@ -199,7 +200,7 @@ def _move(cases, receiver: User, by: User, reason: str, kind: TransferKind):
             session.add(transfer)
             transfers.append(transfer)
             case.owner_id = receiver.id
-            case.updated_at = moment  # optimistic lock: a concurrent write loses
+            touch(case)  # optimistic lock: a concurrent write loses
     return transfers
 
 
