@@ -108,6 +108,7 @@ def _register_models() -> None:
     import kimdb.cases.models
     import kimdb.clients.models
     import kimdb.consent.models
+    import kimdb.emergency.models
     import kimdb.findings.models
     import kimdb.households.models
     import kimdb.orgs.models

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
-from kimdb.auth.models import Role, User
+from kimdb.auth.models import Role, Supervision, User
 from kimdb.auth.service import MIN_PASSWORD_LENGTH, hash_password
 from kimdb.cases.models import Case
 from kimdb.cases.rules import Stage
@@ -360,6 +360,8 @@ def create_user_account(
                 password_hash=password_hash,
                 session_token=_new_session_token(),
             )
+            if role is Role.SUPERVISOR:  # supervises their organisation until told otherwise
+                user.supervisions.append(Supervision(organisation=organisation))
             session.add(user)
             session.flush()
     except IntegrityError as exc:  # the same name taken at the same moment
@@ -401,6 +403,8 @@ def update_user_account(
             user.role = role
             user.organisation = organisation
             user.fte = fte
+            if role is Role.SUPERVISOR and not user.supervisions:
+                user.supervisions.append(Supervision(organisation=organisation))
     except IntegrityError as exc:
         raise AccountRefused(_TAKEN, field="username") from exc
     return user

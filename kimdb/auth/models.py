@@ -7,11 +7,21 @@ from decimal import Decimal
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Numeric, String, func
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Numeric,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.extensions import db, enum_column
-from kimdb.orgs.models import Organisation
+from kimdb.orgs.models import Organisation, Team
+from kimdb.timeutil import today
 
 
 class Role(StrEnum):
@@ -20,13 +30,17 @@ class Role(StrEnum):
     CASE_MANAGER = "case_manager"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    DPO = "dpo"  # Datenschutzbeauftragte:r: reads the logs of emergency access
 
 
 class User(UserMixin, db.Model):
-    """A person who logs in. ``fte`` is the full-time equivalent of the post (0.10–1.00)."""
+    """A person who logs in, employed by one organisation and perhaps in one of its teams.
+
+    The full-time equivalent (FTE, 0.10–1.00) of the post changes over time: ``fte_periods``
+    hold each value with the day it takes effect; ``fte`` is the one valid today.
+    """
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("fte >= 0.1 AND fte <= 1.0", name="fte_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -34,7 +48,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role", 20))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    fte: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("1.00"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -44,6 +58,43 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     organisation: Mapped[Organisation] = relationship()
+    team: Mapped[Team | None] = relationship()
+    fte_periods: Mapped[list[FtePeriod]] = relationship(
+        back_populates="user",
+        order_by="FtePeriod.valid_from",
+        cascade="all, delete-orphan",
+        foreign_keys="FtePeriod.user_id",
+    )
+    supervisions: Mapped[list[Supervision]] = relationship(
+        back_populates="supervisor",
+        cascade="all, delete-orphan",
+        foreign_keys="Supervision.supervisor_id",
+    )
+
+    def fte_on(self, day: dt.date) -> Decimal:
+        """Return the FTE valid on ``day`` (see ``kimdb.caseload.rules.fte_on``)."""
+        from kimdb.caseload.rules import fte_on
+
+        return fte_on([(p.valid_from, p.fte) for p in self.fte_periods], day)
+
+    @property
+    def fte(self) -> Decimal:
+        """The FTE valid today (full-time equivalents)."""
+        return self.fte_on(today())
+
+    @fte.setter
+    def fte(self, value: Decimal) -> None:
+        """Let ``value`` take effect today (replacing a change already recorded for today)."""
+        self.set_fte(Decimal(value), today())
+
+    def set_fte(self, value: Decimal, valid_from: dt.date) -> None:
+        """Record that the FTE is ``value`` from ``valid_from`` on; an entry for the same day is
+        replaced. Checks belong to the caller (``kimdb.auth.admin.check_fte``)."""
+        for period in self.fte_periods:
+            if period.valid_from == valid_from:
+                period.fte = value
+                return
+        self.fte_periods.append(FtePeriod(fte=value, valid_from=valid_from))
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
@@ -57,3 +108,46 @@ class User(UserMixin, db.Model):
         cookie (sessions are signed cookies, so they cannot be revoked one by one).
         """
         return f"{self.id}:{self.session_token}"
+
+
+class FtePeriod(db.Model):
+    """``user``'s FTE from ``valid_from`` until the next period begins (issue 5 item 3)."""
+
+    __tablename__ = "fte_periods"
+    __table_args__ = (
+        CheckConstraint("fte >= 0.1 AND fte <= 1.0", name="fte_range"),
+        UniqueConstraint("user_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    fte: Mapped[Decimal] = mapped_column(Numeric(3, 2))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+
+    user: Mapped[User] = relationship(back_populates="fte_periods", foreign_keys=[user_id])
+
+
+class Supervision(db.Model):
+    """A supervisor supervises a whole organisation or one team of it (issue 5 item 1).
+
+    Exactly one of ``organisation_id`` and ``team_id`` is set.
+    """
+
+    __tablename__ = "supervisions"
+    __table_args__ = (
+        CheckConstraint(
+            "(organisation_id IS NULL) <> (team_id IS NULL)", name="organisation_or_team"
+        ),
+        UniqueConstraint("supervisor_id", "organisation_id", "team_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+
+    supervisor: Mapped[User] = relationship(
+        back_populates="supervisions", foreign_keys=[supervisor_id]
+    )
+    organisation: Mapped[Organisation | None] = relationship()
+    team: Mapped[Team | None] = relationship()

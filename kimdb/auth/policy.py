@@ -75,3 +75,83 @@ def client_visible(user: User) -> ColumnElement[bool]:
         ~exists(select(Case.id).where(Case.client_id == Client.id)),
     )
     return or_(visible_case, no_case_yet)
+
+
+# -- supervision (issue 5 items 1, 2, 6) -------------------------------------------------------
+def _scopes(user: User):
+    from kimdb.auth.models import Supervision
+
+    return Supervision.supervisor_id == user.id
+
+
+def supervises(user: User) -> ColumnElement[bool]:
+    """SQL condition on ``User``: ``user`` supervises them (their organisation or their team is
+    among ``user``'s supervisions). False for everyone but supervisors."""
+    from kimdb.auth.models import Supervision
+
+    if user.role is not Role.SUPERVISOR:
+        return false()
+    organisations = select(Supervision.organisation_id).where(
+        _scopes(user), Supervision.organisation_id.is_not(None)
+    )
+    teams = select(Supervision.team_id).where(_scopes(user), Supervision.team_id.is_not(None))
+    return or_(User.organisation_id.in_(organisations), User.team_id.in_(teams))
+
+
+def case_supervised(user: User) -> ColumnElement[bool]:
+    """SQL condition on ``Case``: ``user`` may see the case's metadata (kind, stage, dates,
+    owner; never client data, note texts or need descriptions, R8) as its owner's supervisor."""
+    from kimdb.cases.models import Case
+
+    if user.role is not Role.SUPERVISOR:
+        return false()
+    return Case.owner_id.in_(select(User.id).where(supervises(user)))
+
+
+def may_supervise(user: User, other: User) -> bool:
+    """True if ``user`` is a supervisor of ``other`` (see ``supervises``)."""
+    from kimdb.extensions import db
+
+    if user.role is not Role.SUPERVISOR:
+        return False
+    return (
+        db.session.scalar(select(User.id).where(User.id == other.id, supervises(user))) is not None
+    )
+
+
+def supervised_organisation_ids(user: User) -> list[int]:
+    """Return the ids of the organisations ``user`` supervises whole or in part (a team)."""
+    from kimdb.auth.models import Supervision
+    from kimdb.extensions import db
+    from kimdb.orgs.models import Team
+
+    if user.role is not Role.SUPERVISOR:
+        return []
+    whole = select(Supervision.organisation_id).where(
+        _scopes(user), Supervision.organisation_id.is_not(None)
+    )
+    partly = (
+        select(Team.organisation_id)
+        .join(Supervision, Supervision.team_id == Team.id)
+        .where(_scopes(user))
+    )
+    return sorted(set(db.session.scalars(whole.union(partly)).all()))
+
+
+def emergency_open(user: User, moment: dt.datetime | None = None) -> ColumnElement[bool]:
+    """SQL condition on ``Case``: ``user`` holds a running emergency access to it (item 7)."""
+    from kimdb.cases.models import Case
+    from kimdb.emergency.models import EmergencyAccess
+    from kimdb.timeutil import now
+
+    if user.role is not Role.SUPERVISOR:
+        return false()
+    moment = moment or now()
+    return exists(
+        select(EmergencyAccess.id).where(
+            EmergencyAccess.case_id == Case.id,
+            EmergencyAccess.supervisor_id == user.id,
+            EmergencyAccess.expires_at > moment,
+            EmergencyAccess.ended_at.is_(None),
+        )
+    )

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from kimdb.auth.models import Role, User
+from kimdb.auth.models import Role, Supervision, User
 from kimdb.extensions import db, transaction
 from kimdb.orgs.models import Organisation
 from kimdb.timeutil import now
@@ -82,6 +82,8 @@ def create_user(
             fte=fte,
             password_hash=hash_password(password),
         )
+        if role is Role.SUPERVISOR:  # a new supervisor supervises their organisation
+            user.supervisions.append(Supervision(organisation=organisation))
         session.add(user)
     return user
 

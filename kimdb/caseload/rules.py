@@ -7,6 +7,9 @@ third of the cases are expected to be Case Management.
 
 from __future__ import annotations
 
+import datetime as dt
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -23,6 +26,19 @@ class Band(StrEnum):
     BELOW = "below"
     WITHIN = "within"
     ABOVE = "above"
+
+
+def fte_on(periods: Sequence[tuple[dt.date, Decimal]], day: dt.date) -> Decimal:
+    """Return the FTE valid on ``day`` from ``periods`` of (first day, FTE), sorted by day.
+
+    A period lasts until the next one begins. Before the first recorded period its FTE applies
+    (a user's first FTE is recorded when the account is created, after the history it covers).
+    Raises ValueError for no periods at all.
+    """
+    if not periods:
+        raise ValueError("a user has at least one FTE period")
+    index = bisect_right([first for first, _ in periods], day) - 1
+    return Decimal(periods[max(index, 0)][1])
 
 
 def guideline_band(fte: Decimal) -> tuple[Decimal, Decimal]:

@@ -54,6 +54,20 @@ class Organisation(db.Model):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
 
     municipality: Mapped[Municipality] = relationship(back_populates="organisations")
+    teams: Mapped[list[Team]] = relationship(back_populates="organisation", order_by="Team.name")
+
+
+class Team(db.Model):
+    """A team within an organisation (e.g. "Team Nord"); case managers may belong to one."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="teams")
 
 
 class PartnerKind(StrEnum):

@@ -1,0 +1,1 @@
+"""Emergency access ("break the glass"): a supervisor opens one case of an absent colleague."""
