@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from kimdb.auth import policy
 from kimdb.auth.models import Role, User
 from kimdb.caseload.rules import Caseload
 from kimdb.caseload.service import caseload_of
@@ -26,25 +27,33 @@ class NotAllowed(RuleViolation):
 
 
 def _may_manage(by: User, absent: User) -> bool:
-    """Supervisors set substitutions in their organisation; a case manager for own absence."""
+    """Supervisors set substitutions for the people they supervise; a case manager for own
+    absence (R7; ``kimdb.auth.policy.may_supervise``)."""
     if by.role is Role.SUPERVISOR:
-        return by.organisation_id == absent.organisation_id
+        return policy.may_supervise(by, absent)
     return by.role is Role.CASE_MANAGER and by.id == absent.id
 
 
 def colleagues(user: User) -> list[User]:
-    """Return the active case managers of ``user``'s organisation, by name."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.organisation_id == user.organisation_id,
-                User.role == Role.CASE_MANAGER,
-                User.active.is_(True),
-            )
-            .order_by(User.display_name)
-        )
-    )
+    """Return the active case managers ``user`` may pick in substitution forms, by name: for a
+    supervisor those they supervise, for a case manager those of their organisation."""
+    query = select(User).where(User.role == Role.CASE_MANAGER, User.active.is_(True))
+    if user.role is Role.SUPERVISOR:
+        query = query.where(policy.supervises(user))
+    else:
+        query = query.where(User.organisation_id == user.organisation_id)
+    return list(db.session.scalars(query.order_by(User.display_name)))
+
+
+def colleague(user: User, other_id: int | None) -> User | None:
+    """Return the user ``other_id`` if ``user`` may name them in a substitution or reassignment
+    form (a supervised person for supervisors, one of the organisation for case managers)."""
+    other = db.session.get(User, other_id) if other_id else None
+    if other is None:
+        return None
+    if user.role is Role.SUPERVISOR:
+        return other if policy.may_supervise(user, other) else None
+    return other if other.organisation_id == user.organisation_id else None
 
 
 def _periods(query) -> list[tuple[dt.date, dt.date]]:
@@ -115,7 +124,7 @@ def substitutions_for(user: User) -> list[Substitution]:
         Substitution.ended_at.is_(None), Substitution.last_day >= today()
     )
     if user.role is Role.SUPERVISOR:
-        absent_ids = select(User.id).where(User.organisation_id == user.organisation_id)
+        absent_ids = select(User.id).where(policy.supervises(user))
         query = query.where(Substitution.absent_user_id.in_(absent_ids))
     else:
         query = query.where(
@@ -163,12 +172,14 @@ def preview_reassignment(receiver: User, cases: list[Case]) -> ReassignmentPrevi
 def reassign(by: User, cases: list[Case], receiver: User, reason: str) -> list[CaseTransfer]:
     """A supervisor moves ``cases`` to ``receiver`` for good, all in one transaction (R7).
 
-    Raises NotAllowed (not a supervisor of the cases' organisation) or TransferRefused
+    Raises NotAllowed (``by`` does not supervise the cases' owners) or TransferRefused
     (receiver deactivated, of another organisation, not a case manager, already the owner).
     """
-    if by.role is not Role.SUPERVISOR or any(
-        c.organisation_id != by.organisation_id for c in cases
-    ):
+    ids = {c.id for c in cases}
+    supervised = db.session.scalar(
+        select(func.count(Case.id)).where(Case.id.in_(ids), policy.case_supervised(by))
+    )
+    if by.role is not Role.SUPERVISOR or supervised != len(ids):
         raise NotAllowed(_l("Sie dürfen diese Fälle nicht neu zuweisen."))
     if not cases:
         raise rules.TransferRefused(_l("Bitte mindestens einen Fall wählen."), field="case_ids")
@@ -213,16 +224,14 @@ def transfers_of(case: Case) -> list[CaseTransfer]:
     )
 
 
-def open_cases_of(owner_id: int, organisation_id: int) -> list[Case]:
-    """Return the open cases of ``owner_id`` (metadata for a supervisor: no client data)."""
+def open_cases_of(owner_id: int, by: User) -> list[Case]:
+    """Return the open cases of ``owner_id`` that ``by`` may list: their own, or those of a
+    person they supervise (metadata only: no client data, R8)."""
+    allowed = Case.owner_id == by.id if by.role is Role.CASE_MANAGER else policy.case_supervised(by)
     return list(
         db.session.scalars(
             select(Case)
-            .where(
-                Case.owner_id == owner_id,
-                Case.organisation_id == organisation_id,
-                Case.stage != Stage.CLOSED,
-            )
+            .where(Case.owner_id == owner_id, allowed, Case.stage != Stage.CLOSED)
             .order_by(Case.opened_on)
         )
     )

@@ -20,11 +20,8 @@ bp = Blueprint("substitution", __name__)
 working_roles = role_required(Role.CASE_MANAGER, Role.SUPERVISOR)
 
 
-def _user_of_organisation(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None or user.organisation_id != current_user.organisation_id:
-        abort(404)
-    return user
+def _colleague(user_id: int) -> User:
+    return service.colleague(current_user, user_id) or abort(404)
 
 
 def _substitution_form(formdata=True) -> SubstitutionForm:
@@ -42,7 +39,7 @@ def _substitution_form(formdata=True) -> SubstitutionForm:
     absent_id = form.absent_id.data or (
         form.absent_id.choices[0][0] if form.absent_id.choices else None
     )
-    cases = service.open_cases_of(absent_id, current_user.organisation_id) if absent_id else []
+    cases = service.open_cases_of(absent_id, current_user) if absent_id else []
     form.case_ids.choices = [(c.id, c.number) for c in cases]
     return form
 
@@ -55,11 +52,11 @@ def substitutions():
     form = _substitution_form(formdata=request.method == "POST")
     if form.validate_on_submit():
         try:
-            absent = _user_of_organisation(form.absent_id.data)
-            substitute = _user_of_organisation(form.substitute_id.data)
+            absent = _colleague(form.absent_id.data)
+            substitute = _colleague(form.substitute_id.data)
             chosen = [
                 c
-                for c in service.open_cases_of(absent.id, absent.organisation_id)
+                for c in service.open_cases_of(absent.id, current_user)
                 if c.id in set(form.case_ids.data or [])
             ]
             service.set_substitution(
@@ -122,8 +119,8 @@ def takeover(case_id: int):
 def reassign(user_id: int):
     """A supervisor moves cases of one case manager to another, in one transaction; the form
     shows the receiver's caseload before and after and warns above the band (R7, Q33)."""
-    owner = _user_of_organisation(user_id)
-    cases = service.open_cases_of(owner.id, owner.organisation_id)
+    owner = _colleague(user_id)
+    cases = service.open_cases_of(owner.id, current_user)
     form = ReassignForm()
     form.case_ids.choices = [(c.id, c.number) for c in cases]
     form.receiver_id.choices = [(0, _l("– bitte wählen –"))] + [
@@ -138,7 +135,7 @@ def reassign(user_id: int):
     preview = None
     if form.validate_on_submit():
         chosen = [c for c in cases if c.id in set(form.case_ids.data or [])]
-        receiver = _user_of_organisation(form.receiver_id.data)
+        receiver = _colleague(form.receiver_id.data)
         if request.form.get("confirm") != "1":
             preview = service.preview_reassignment(receiver, chosen)
         else:

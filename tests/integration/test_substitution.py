@@ -200,7 +200,8 @@ def test_reassignment_to_another_organisation_is_refused(client, db, team):
     stranger = make_user("cm.stranger", organisation="Caritas Testkreis")
     login(client, "sv.lead")
     response = reassign(client, owner.id, [case.id], stranger.id)
-    assert response.status_code in (404, 422)
+    assert response.status_code == 422
+    assert "Keine gültige Auswahl" in response.get_data(as_text=True)
     assert db.session.get(Case, case.id).owner_id == owner.id
     assert count(db, CaseTransfer) == 0
 
