@@ -17,7 +17,7 @@ from decimal import Decimal
 from faker import Faker
 from sqlalchemy import select
 
-from kimdb.auth.models import Role, User
+from kimdb.auth.models import Role, Supervision, User
 from kimdb.auth.service import hash_password
 from kimdb.cases import rules
 from kimdb.cases.models import (
@@ -54,6 +54,7 @@ from kimdb.orgs.models import (
     OrganisationKind,
     Partner,
     PartnerKind,
+    Team,
 )
 from kimdb.substitution.models import Substitution
 from kimdb.timeutil import LOCAL_ZONE, today
@@ -66,9 +67,14 @@ DIAKONIE = "Diakonie Münsterland – Migrationsdienst Warendorf"
 FILLED_POSTS = Decimal("10.40")  # Kreis Warendorf, Baustein 2, filled posts (Drucksache 498)
 
 
+TEAM_NORTH = "Team Nord (Warendorf, Ostbevern, Telgte)"
+TEAM_SOUTH = "Team Süd (Ahlen, Beckum, Oelde)"
+
+
 @dataclass(frozen=True)
 class DemoCaseManager:
-    """A demo case manager: login, name, organisation, FTE, open and closed cases wanted."""
+    """A demo case manager: login, name, organisation, FTE, open and closed cases wanted, and
+    the team within the organisation (None: no team)."""
 
     username: str
     name: str
@@ -76,22 +82,36 @@ class DemoCaseManager:
     fte: Decimal
     open_cases: int
     closed_cases: int
+    team: str | None = None
 
 
 CASE_MANAGERS = (
-    DemoCaseManager("cm.above", "Leyla Demir", KI, Decimal("0.50"), 36, 6),
-    DemoCaseManager("cm.within", "Jonas Brüggemann", KI, Decimal("1.00"), 52, 9),
-    DemoCaseManager("cm.below", "Anna Schulte", KI, Decimal("1.00"), 28, 8),
-    DemoCaseManager("cm.hoffmann", "Sarah Hoffmann", KI, Decimal("1.00"), 42, 8),
-    DemoCaseManager("cm.yilmaz", "Murat Yılmaz", KI, Decimal("0.80"), 44, 7),
-    DemoCaseManager("cm.kowalski", "Ewa Kowalski", KI, Decimal("0.80"), 30, 6),
-    DemoCaseManager("cm.rahimi", "Soraya Rahimi", KI, Decimal("0.50"), 27, 5),
+    DemoCaseManager("cm.above", "Leyla Demir", KI, Decimal("0.50"), 36, 6, TEAM_NORTH),
+    DemoCaseManager("cm.within", "Jonas Brüggemann", KI, Decimal("1.00"), 52, 9, TEAM_NORTH),
+    DemoCaseManager("cm.below", "Anna Schulte", KI, Decimal("1.00"), 28, 8, TEAM_NORTH),
+    DemoCaseManager("cm.hoffmann", "Sarah Hoffmann", KI, Decimal("1.00"), 42, 8, TEAM_NORTH),
+    DemoCaseManager("cm.yilmaz", "Murat Yılmaz", KI, Decimal("0.80"), 44, 7, TEAM_SOUTH),
+    DemoCaseManager("cm.kowalski", "Ewa Kowalski", KI, Decimal("0.80"), 30, 6, TEAM_SOUTH),
+    DemoCaseManager("cm.rahimi", "Soraya Rahimi", KI, Decimal("0.50"), 27, 5, TEAM_SOUTH),
     DemoCaseManager("cm.wessels", "Thomas Wessels", CARITAS, Decimal("1.00"), 38, 8),
     DemoCaseManager("cm.haddad", "Rania Haddad", CARITAS, Decimal("1.00"), 47, 8),
     DemoCaseManager("cm.becker", "Miriam Becker", CARITAS, Decimal("0.80"), 35, 6),
     DemoCaseManager("cm.ahmadi", "Farid Ahmadi", DIAKONIE, Decimal("1.00"), 30, 7),
     DemoCaseManager("cm.lange", "Katrin Lange", DIAKONIE, Decimal("0.50"), 18, 5),
     DemoCaseManager("cm.petrenko", "Olena Petrenko", DIAKONIE, Decimal("0.50"), 33, 6),
+)
+
+# Who logs in to the demo (all with DEMO_PASSWORD), and what they show.
+DEMO_LOGINS = (
+    ("cm.above", "case manager above the guideline (team north)"),
+    ("cm.within", "case manager within the guideline"),
+    ("cm.below", "case manager below the guideline, absent: substituted by cm.hoffmann"),
+    ("cm.hoffmann", "case manager substituting cm.below"),
+    ("supervisor", "supervisor of the Kommunales Integrationszentrum (both teams)"),
+    ("tl.sued", "team leader of team south only"),
+    ("sv.caritas", "supervisor of the Caritas case management"),
+    ("admin", "administration of Kreis Warendorf (no client data)"),
+    ("dsb", "data protection officer (emergency access log)"),
 )
 
 # Where KIM clients come from (weights); names for scripts Faker cannot romanise are drawn
@@ -424,6 +444,8 @@ class _Builder:
             ),
         }
         session.add_all(orgs.values())
+        teams = {name: Team(name=name, organisation=orgs[KI]) for name in (TEAM_NORTH, TEAM_SOUTH)}
+        session.add_all(teams.values())
         for org in orgs.values():
             self.partners[org.name] = [
                 Partner(
@@ -433,18 +455,28 @@ class _Builder:
             ]
             session.add_all(self.partners[org.name])
         session.flush()
-        for username, name, role in (
-            ("supervisor", "Martina Vogt", Role.SUPERVISOR),
-            ("admin", "Peter Brinkmann", Role.ADMIN),
+        for username, name, role, org, supervises in (
+            ("supervisor", "Martina Vogt", Role.SUPERVISOR, KI, Supervision(organisation=orgs[KI])),
+            ("tl.sued", "Hakan Öztürk", Role.SUPERVISOR, KI, Supervision(team=teams[TEAM_SOUTH])),
+            (
+                "sv.caritas",
+                "Ursula Hölscher",
+                Role.SUPERVISOR,
+                CARITAS,
+                Supervision(organisation=orgs[CARITAS]),
+            ),
+            ("admin", "Peter Brinkmann", Role.ADMIN, KI, None),
+            ("dsb", "Dr. Claudia Reuter", Role.DPO, KI, None),
         ):
             session.add(
                 User(
                     username=username,
                     display_name=name,
                     role=role,
-                    organisation=orgs[KI],
+                    organisation=orgs[org],
                     fte=Decimal("1.00"),
                     password_hash=self.password_hash,
+                    supervisions=[supervises] if supervises else [],
                 )
             )
         for spec in CASE_MANAGERS:
@@ -453,16 +485,17 @@ class _Builder:
                 display_name=spec.name,
                 role=Role.CASE_MANAGER,
                 organisation=orgs[spec.organisation],
-                fte=spec.fte,
+                team=teams.get(spec.team),
                 password_hash=self.password_hash,
             )
+            self._fte_history(user, spec.fte)
             session.add(user)
             session.flush()
             self.clients_by_user[user] = []
             for i in range(spec.open_cases + spec.closed_cases):
                 self._case(user, closed=i >= spec.open_cases)
         session.flush()
-        self._staff_changes(orgs[KI])
+        self._staff_changes(orgs[KI], teams[TEAM_SOUTH])
         case_managers = list(self.clients_by_user)
         self.findings = add_demo_findings(self.random, case_managers, self.today)
         self.households = add_demo_households(self.random, self.clients_by_user, self.today)
@@ -471,7 +504,16 @@ class _Builder:
                 client.refresh_search_index()
         session.flush()
 
-    def _staff_changes(self, ki: Organisation) -> None:
+    def _fte_history(self, user: User, fte: Decimal) -> None:
+        """Give ``user`` the FTE ``fte`` today; some had a full post before (FTE over time)."""
+        start = self.today - dt.timedelta(days=600)
+        if fte < 1 and self.random.random() < 0.5:
+            user.set_fte(Decimal("1.00"), start)
+            user.set_fte(fte, self.today - dt.timedelta(days=self.random.randint(90, 300)))
+        else:
+            user.set_fte(fte, start)
+
+    def _staff_changes(self, ki: Organisation, team: Team) -> None:
         """A case manager who has left (deactivated, cases waiting for a new owner) and a
         running substitution (issue "Supervision, substitution, takeover")."""
         session = db.session
@@ -480,10 +522,11 @@ class _Builder:
             display_name="Bernd Kötter (ausgeschieden)",
             role=Role.CASE_MANAGER,
             organisation=ki,
-            fte=Decimal("0.50"),
+            team=team,
             password_hash=self.password_hash,
             active=False,
         )
+        self._fte_history(left, Decimal("0.50"))
         session.add(left)
         session.flush()
         self.clients_by_user[left] = []
