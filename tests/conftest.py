@@ -30,6 +30,19 @@ if _WORKER and DATABASE_URL.startswith("postgresql"):
 os.environ["KIMDB_DATABASE_URL"] = DATABASE_URL
 
 
+def _cheap_password_hashing() -> None:
+    """Hash test passwords with Argon2's cheapest parameters: the production setting costs
+    0.3 s per hash and per login on two cores (tests/unit/test_passwords.py checks it)."""
+    from argon2 import profiles
+
+    from kimdb.auth.service import use_password_parameters
+
+    use_password_parameters(profiles.CHEAPEST)
+
+
+_cheap_password_hashing()
+
+
 def _recreate_postgres_database(url: str) -> None:
     """Drop and create the PostgreSQL test database, so every run starts from nothing."""
     import psycopg

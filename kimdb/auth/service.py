@@ -6,7 +6,7 @@ import hmac
 import secrets
 from decimal import Decimal
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
@@ -15,9 +15,21 @@ from kimdb.extensions import db, transaction
 from kimdb.orgs.models import Organisation
 from kimdb.timeutil import now
 
+# Argon2id with argon2-cffi's default parameters (RFC 9106 low-memory profile: 64 MiB, 3 passes).
 _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so both cases take the same time.
 _DUMMY_HASH = _hasher.hash("kimdb-no-such-user")
+
+
+def use_password_parameters(parameters: Parameters) -> None:
+    """Hash new passwords with Argon2 ``parameters`` (``argon2.profiles``) from now on.
+
+    For test suites only, which use ``argon2.profiles.CHEAPEST`` to stay fast; existing hashes
+    keep verifying, as each hash carries its own parameters.
+    """
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _DUMMY_HASH = _hasher.hash("kimdb-no-such-user")
 MIN_PASSWORD_LENGTH = 10
 
 
