@@ -63,6 +63,10 @@ class Config:
         # Request body limit: the scan plus room for the other form fields.
         self.MAX_CONTENT_LENGTH = (self.MAX_UPLOAD_MB + 1) * 1024 * 1024
         self.INACTIVITY_DAYS = _env_int("INACTIVITY_DAYS", 30)
+        # Hours a supervisor's emergency access ("break the glass", issue 5 item 7) runs.
+        self.EMERGENCY_ACCESS_HOURS = _env_int("EMERGENCY_ACCESS_HOURS", 4)
+        if not 1 <= self.EMERGENCY_ACCESS_HOURS <= 24:
+            raise ValueError("KIMDB_EMERGENCY_ACCESS_HOURS must be between 1 and 24 (hours)")
         self.CONSENT_FORMS_DIR = _env("CONSENT_FORMS_DIR", str(BASE_DIR / "consent_forms"))
 
         self.BABEL_DEFAULT_LOCALE = "de"

@@ -122,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from kimdb.cases.views import bp as cases_bp
     from kimdb.clients.views import bp as clients_bp
     from kimdb.consent.views import bp as consent_bp
+    from kimdb.emergency.views import bp as emergency_bp
     from kimdb.findings.views import bp as findings_bp
     from kimdb.households.views import bp as households_bp
     from kimdb.orgs.views import bp as orgs_bp
@@ -138,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
         findings_bp,
         households_bp,
         admin_bp,
+        emergency_bp,
     ):
         app.register_blueprint(blueprint)
 

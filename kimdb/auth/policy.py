@@ -155,3 +155,24 @@ def emergency_open(user: User, moment: dt.datetime | None = None) -> ColumnEleme
             EmergencyAccess.ended_at.is_(None),
         )
     )
+
+
+# -- emergency access (issue 5 item 7) ---------------------------------------------------------
+def emergency_log_visible(user: User) -> ColumnElement[bool]:
+    """SQL condition on ``EmergencyAccess``: ``user`` may read this entry of the emergency-access
+    log. The data protection officer (DPO) reads the accesses to cases of organisations in their
+    own municipality (Kreis or kreisfreie Stadt); nobody else reads the log (GDPR Art. 38, 39)."""
+    from kimdb.cases.models import Case
+    from kimdb.emergency.models import EmergencyAccess
+    from kimdb.orgs.models import Organisation
+
+    if user.role is not Role.DPO:
+        return false()
+    municipality = select(Organisation.municipality_id).where(
+        Organisation.id == user.organisation_id
+    )
+    organisations = select(Organisation.id).where(
+        Organisation.municipality_id == municipality.scalar_subquery()
+    )
+    cases = select(Case.id).where(Case.organisation_id.in_(organisations))
+    return EmergencyAccess.case_id.in_(cases)
