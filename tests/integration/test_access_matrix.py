@@ -23,13 +23,14 @@ from kimdb.cases import casework
 from kimdb.cases import service as cases_service
 from kimdb.cases.models import LifeArea, NoteKind
 from kimdb.cases.rules import CaseKind
+from kimdb.emergency.models import EmergencyAccess
 from kimdb.extensions import transaction
 from kimdb.households import service as households_service
 from kimdb.orgs import service as orgs_service
 from kimdb.orgs.models import Team
 from kimdb.substitution import service as substitution_service
 from kimdb.substitution.models import Substitution
-from kimdb.timeutil import today
+from kimdb.timeutil import now, today
 from tests.factories import login, make_client, make_user
 
 RELATIONS = (
@@ -67,6 +68,7 @@ def expect(default: int, **by_relation: int) -> dict[str, int]:
 
 
 SUPERVISORS = ("supervisor", "team_leader_other", "supervisor_other_org")
+CASE_MANAGERS = ("owner", "colleague", "substitute", "substitute_expired", "former_owner")
 
 # Profiles shared by many routes.
 LOGIN = 302  # anonymous: redirected to the login page
@@ -256,6 +258,42 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
             ),
         ),
     ),
+    # -- emergency access (issue 5 item 7) ---------------------------------------------------
+    ("emergency.index", "GET"): (
+        "/emergency/",
+        expect(403, anonymous=LOGIN, **dict.fromkeys(SUPERVISORS, 200)),
+    ),
+    ("emergency.index", "POST"): (
+        "/emergency/",
+        expect(403, anonymous=LOGIN, **dict.fromkeys(SUPERVISORS, 422)),
+    ),
+    ("emergency.show", "GET"): (
+        "/emergency/{emergency}",
+        expect(
+            403, anonymous=LOGIN, supervisor=200, team_leader_other=404, supervisor_other_org=404
+        ),
+    ),
+    ("emergency.log", "GET"): ("/emergency/log", expect(403, anonymous=LOGIN, dpo=200)),
+    ("emergency.seen", "POST"): (
+        "/emergency/notices/{emergency}/seen",
+        expect(
+            403,
+            anonymous=LOGIN,
+            owner=302,
+            **dict.fromkeys(("colleague", "substitute", "substitute_expired", "former_owner"), 404),
+        ),
+    ),
+    ("emergency.seen_all", "POST"): (
+        "/emergency/notices/seen",
+        expect(403, anonymous=LOGIN, **dict.fromkeys(CASE_MANAGERS, 302)),
+    ),
+    # Ends the access: after everything else that uses it (see test_access_matrix).
+    ("emergency.end", "POST"): (
+        "/emergency/{emergency}/end",
+        expect(
+            403, anonymous=LOGIN, supervisor=302, team_leader_other=404, supervisor_other_org=404
+        ),
+    ),
     # -- administration ---------------------------------------------------------------------
     ("admin.users", "GET"): ("/admin/users", ADMIN_ONLY),
     ("admin.new_user", "GET"): ("/admin/users/new", ADMIN_ONLY),
@@ -268,11 +306,11 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ),
     ("admin.deactivate", "POST"): (
         "/admin/users/{owner}/deactivate",
-        expect(403, anonymous=LOGIN, admin=400),
+        expect(403, anonymous=LOGIN, admin=302),
     ),
     ("admin.reactivate", "POST"): (
         "/admin/users/{owner}/reactivate",
-        expect(403, anonymous=LOGIN, admin=400),
+        expect(403, anonymous=LOGIN, admin=302),
     ),
 }
 SKIPPED = {"static"}
@@ -338,7 +376,18 @@ def world(db):
                 set_by_id=owner.id,
             )
         )
+    with transaction() as session:  # written directly: the running substitution would refuse it
+        emergency = EmergencyAccess(
+            case_id=case.id,
+            supervisor_id=supervisor.id,
+            owner_id=owner.id,
+            reason="Klientin steht ohne Termin vor der Tür, Case Manager krank",
+            granted_at=now(),
+            expires_at=now() + dt.timedelta(hours=4),
+        )
+        session.add(emergency)
     return {
+        "emergency": emergency.id,
         "client": client.id,
         "case": case.id,
         "need": need.id,
@@ -360,9 +409,10 @@ def test_access_matrix(app, client, world, relation, monkeypatch):
         assert login(client, USERNAMES[relation]).status_code == 302
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
     wrong = []
-    # Log out last: every other request runs in the same session.
+    # Requests that end something run last: the others need the session and the access.
+    last = [("emergency.end", "POST"), ("auth.logout", "POST")]
     for (endpoint, method), (path, expected) in sorted(
-        MATRIX.items(), key=lambda item: item[0] == ("auth.logout", "POST")
+        MATRIX.items(), key=lambda item: last.index(item[0]) if item[0] in last else -1
     ):
         url = path.format(**world)
         response = client.open(url, method=method)
