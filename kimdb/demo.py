@@ -44,6 +44,7 @@ from kimdb.cases.rules import CaseKind, ClosureReason, Stage
 from kimdb.clients.models import Client, Gender, ResidenceStatus
 from kimdb.clients.service import storage
 from kimdb.consent.models import Consent, ConsentExchange
+from kimdb.emergency.models import EmergencyAccess
 from kimdb.extensions import db, transaction
 from kimdb.findings.demo import add_demo_findings
 from kimdb.households.demo import add_demo_households
@@ -533,6 +534,27 @@ class _Builder:
         for _ in range(9):
             self._case(left, closed=False)
         by_name = {u.username: u for u in self.clients_by_user}
+        team_leader = db.session.scalar(select(User).where(User.username == "tl.sued"))
+        ill = by_name["cm.yilmaz"]
+        yesterday = dt.datetime.combine(
+            self.today - dt.timedelta(days=1), dt.time(10, 15), LOCAL_ZONE
+        )
+        session.add(  # Break the glass: cm.yilmaz sees it at the next login, the DPO in the log
+            EmergencyAccess(
+                case=db.session.scalar(
+                    select(Case)
+                    .where(Case.owner_id == ill.id, Case.stage != Stage.CLOSED)
+                    .order_by(Case.id)
+                    .limit(1)
+                ),
+                supervisor_id=team_leader.id,
+                owner_id=ill.id,
+                reason="Klient steht mit Räumungsklage vor der Tür; Herr Yılmaz ist kurzfristig "
+                "erkrankt, keine Vertretung eingetragen.",
+                granted_at=yesterday,
+                expires_at=yesterday + dt.timedelta(hours=4),
+            )
+        )
         session.add(
             Substitution(
                 absent_user_id=by_name["cm.below"].id,

@@ -60,3 +60,12 @@ def test_demo_staff_changes_show_on_the_dashboard_data(data_app, db):
     for user in changed:
         first = user.fte_periods[0]
         assert user.fte_on(first.valid_from) == Decimal("1.00") > user.fte
+
+
+def test_demo_has_an_emergency_access_the_owner_has_not_seen(data_app, db):
+    from kimdb.emergency.models import EmergencyAccess
+
+    assert data_app.test_cli_runner().invoke(args=["kimdb", "demo"]).exit_code == 0
+    access = db.session.scalar(select(EmergencyAccess))
+    assert access.owner.username == "cm.yilmaz" and access.supervisor.username == "tl.sued"
+    assert access.case.owner_id == access.owner_id and access.seen_by_owner_at is None
