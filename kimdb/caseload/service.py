@@ -1,4 +1,9 @@
-"""Caseload figures (R5) read with SQL aggregates: one statement per figure set."""
+"""Caseload figures (R5) read with SQL aggregates: one statement per figure set.
+
+The supervisor dashboard (issue 5 item 2) reads everything with a handful of grouped
+statements, whatever the number of case managers: the supervisions, one row per case manager
+with all figures, their FTE periods, the consultations' entry lags and the 12-month trend.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,25 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
-from kimdb.auth.models import Role, User
-from kimdb.caseload.rules import Caseload
-from kimdb.cases.models import Case
-from kimdb.cases.rules import CaseKind, Stage
+from kimdb.auth import policy
+from kimdb.auth.models import Role, Supervision, User
+from kimdb.caseload import rules
+from kimdb.caseload.rules import (
+    Caseload,
+    CaseManagerFigures,
+    OrganisationGroup,
+    Scope,
+    TrendPoint,
+)
+from kimdb.cases.models import Case, Consultation, FollowUp
+from kimdb.cases.rules import CaseKind, Stage, median_lag_days
 from kimdb.extensions import db
-from kimdb.timeutil import today
+from kimdb.orgs.models import Organisation, Team
+from kimdb.timeutil import local_date, today
 
 SORT_KEYS = {
     "number": (Case.id,),
@@ -128,3 +142,205 @@ def team_total(rows: list[TeamRow]) -> Caseload:
         open_cases=sum(r.caseload.open_cases for r in rows),
         open_cm=sum(r.caseload.open_cm for r in rows),
     )
+
+
+# -- Supervisor dashboard (issue 5 items 2 and 3) ----------------------------------------------
+
+ENTRY_LAG_DAYS = 30  # the entry lag covers consultations held in the last 30 days (R6)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the supervisor's start page shows: metadata and figures only (R8).
+
+    ``groups`` hold the sections (one per team) of each supervised organisation, rows sorted
+    by ``sort``/``descending``; ``trends`` map a section key to its 12-month trend over
+    ``days`` (month ends, the last one today).
+    """
+
+    groups: list[OrganisationGroup]
+    trends: dict[str, list[TrendPoint]]
+    days: list[dt.date]
+    sort: str
+    descending: bool
+    inactivity_days: int
+
+    @property
+    def needing_new_owner(self) -> list[CaseManagerFigures]:
+        """Deactivated users who still hold open cases (R7: a supervisor reassigns them)."""
+        return [r for g in self.groups for s in g.sections for r in s.rows if r.needs_new_owner]
+
+    @property
+    def deactivated_open(self) -> int:
+        """Open cases held by deactivated users, over all sections."""
+        return sum(r.open_cases for r in self.needing_new_owner)
+
+
+def supervisor_dashboard(
+    supervisor: User,
+    inactivity_days: int,
+    sort: str = rules.DEFAULT_DASHBOARD_SORT,
+    descending: bool = False,
+) -> Dashboard:
+    """Return the dashboard of ``supervisor``: a section per supervised team (and per
+    supervised organisation's case managers without a team), each with its case managers'
+    caseloads against the band 50–60 × FTE (R5, FAQ Q33), CM share, open cases without
+    activity for ``inactivity_days`` days or more and median entry lag (R6, FAQ Q17/Q34),
+    overdue follow-ups, totals, and the 12-month trend against the band of the FTE valid on
+    each day (issue 5 item 3).
+
+    Who is shown is decided by ``kimdb.auth.policy.supervises`` (R8); only counts and dates are
+    read, no client data, note texts or need descriptions. Five statements (plus one for the
+    teams of supervised organisations), however many case managers.
+    """
+    day = today()
+    scopes = supervision_scopes(supervisor)
+    rows = supervised_figures(supervisor, inactivity_days, day)
+    days = rules.month_ends(day)
+    counts = open_cases_by_month(supervisor, days)
+    groups = rules.group_sections(scopes, rows, sort, descending)
+    trends = {
+        section.key: rules.trend(section.rows, counts, days)
+        for group in groups
+        for section in group.sections
+    }
+    return Dashboard(groups, trends, days, sort, descending, inactivity_days)
+
+
+def supervision_scopes(supervisor: User) -> list[Scope]:
+    """Return ``supervisor``'s supervisions as plain ``Scope`` values (two statements)."""
+    supervisions = db.session.scalars(
+        select(Supervision)
+        .where(Supervision.supervisor_id == supervisor.id)
+        .options(
+            joinedload(Supervision.organisation).selectinload(Organisation.teams),
+            joinedload(Supervision.team).joinedload(Team.organisation),
+        )
+    ).all()
+    scopes = []
+    for s in supervisions:
+        if s.organisation is not None:
+            teams = tuple((t.id, t.name) for t in s.organisation.teams)
+            scopes.append(Scope(s.organisation.id, s.organisation.name, True, teams))
+        elif s.team is not None:
+            organisation = s.team.organisation
+            team = ((s.team.id, s.team.name),)
+            scopes.append(Scope(organisation.id, organisation.name, False, team))
+    return scopes
+
+
+def supervised_figures(
+    supervisor: User, inactivity_days: int, day: dt.date | None = None
+) -> list[CaseManagerFigures]:
+    """Return a row of figures for every case manager ``supervisor`` supervises who is active
+    or still holds open cases (three statements: figures, FTE periods, entry lags).
+
+    Open cases, CM cases and cases without activity for ``inactivity_days`` days come from one
+    grouped subquery over open cases, overdue follow-ups (open, due before ``day``, of an open
+    case; ``kimdb.cases.rules.follow_up_state``) from another, both joined to the users.
+    """
+    day = day or today()
+    cutoff = day - dt.timedelta(days=inactivity_days)
+    figures = (
+        select(
+            Case.owner_id,
+            func.count(Case.id).label("open_cases"),
+            func.sum(sql_case((Case.kind == CaseKind.CASE_MANAGEMENT, 1), else_=0)).label("cm"),
+            func.sum(sql_case((Case.last_activity_on <= cutoff, 1), else_=0)).label("inactive"),
+        )
+        .where(_open())
+        .group_by(Case.owner_id)
+        .subquery()
+    )
+    overdue = (
+        select(Case.owner_id, func.count(FollowUp.id).label("overdue"))
+        .join(Case, FollowUp.case_id == Case.id)
+        .where(_open(), FollowUp.done_at.is_(None), FollowUp.due_on < day)
+        .group_by(Case.owner_id)
+        .subquery()
+    )
+    result = db.session.execute(
+        select(User, figures.c.open_cases, figures.c.cm, figures.c.inactive, overdue.c.overdue)
+        .outerjoin(figures, figures.c.owner_id == User.id)
+        .outerjoin(overdue, overdue.c.owner_id == User.id)
+        .where(
+            policy.supervises(supervisor),
+            User.role == Role.CASE_MANAGER,
+            or_(User.active.is_(True), figures.c.open_cases > 0),
+        )
+        .options(selectinload(User.fte_periods))
+    ).all()
+    lags = median_entry_lags(_supervised_case_managers(supervisor), day=day)
+    rows = []
+    for user, open_count, cm, inactive, overdue_count in result:
+        periods = tuple((p.valid_from, p.fte) for p in user.fte_periods)
+        median, count = lags.get(user.id, (None, 0))
+        rows.append(
+            CaseManagerFigures(
+                user_id=user.id,
+                name=user.display_name,
+                active=user.active,
+                organisation_id=user.organisation_id,
+                team_id=user.team_id,
+                fte=rules.fte_on(periods, day),
+                fte_periods=periods,
+                open_cases=int(open_count or 0),
+                open_cm=int(cm or 0),
+                inactive=int(inactive or 0),
+                overdue=int(overdue_count or 0),
+                median_lag=median,
+                lag_count=count,
+            )
+        )
+    return rows
+
+
+def _supervised_case_managers(supervisor: User) -> Select:
+    return select(User.id).where(policy.supervises(supervisor), User.role == Role.CASE_MANAGER)
+
+
+def median_entry_lags(
+    user_ids: Select, days: int = ENTRY_LAG_DAYS, day: dt.date | None = None
+) -> dict[int, tuple[float | None, int]]:
+    """Return, for each user in the ``user_ids`` subquery who entered consultations held in the
+    last ``days`` days, (median lag in days between holding and entering, number of
+    consultations) — the grouped variant of ``kimdb.cases.queries.median_entry_lag`` (same
+    rule: the user who entered, lag in Berlin calendar days, never negative; R6, FAQ Q34).
+
+    One statement; the median is taken in Python because SQLite has no median aggregate.
+    """
+    since = (day or today()) - dt.timedelta(days=days)
+    lags: dict[int, list[int]] = {}
+    for user_id, held, entered in db.session.execute(
+        select(Consultation.entered_by_id, Consultation.held_on, Consultation.entered_at).where(
+            Consultation.entered_by_id.in_(user_ids), Consultation.held_on >= since
+        )
+    ):
+        lags.setdefault(user_id, []).append(max(0, (local_date(entered) - held).days))
+    return {user_id: (median_lag_days(values), len(values)) for user_id, values in lags.items()}
+
+
+def open_cases_by_month(supervisor: User, days: list[dt.date]) -> dict[int, list[int]]:
+    """Return owner id → open cases at the end of each of ``days`` for the cases of the case
+    managers ``supervisor`` supervises (``rules.open_on``: opened on or before the day and not
+    closed by then). One grouped statement with a conditional sum per day.
+    """
+    columns = [
+        func.sum(
+            sql_case(
+                (and_(Case.opened_on <= d, or_(Case.closed_on.is_(None), Case.closed_on > d)), 1),
+                else_=0,
+            )
+        )
+        for d in days
+    ]
+    result = db.session.execute(
+        select(Case.owner_id, *columns)
+        .where(
+            policy.case_supervised(supervisor),
+            Case.opened_on <= days[-1],
+            or_(Case.closed_on.is_(None), Case.closed_on > days[0]),
+        )
+        .group_by(Case.owner_id)
+    ).all()
+    return {owner_id: [int(n or 0) for n in counts] for owner_id, *counts in result}

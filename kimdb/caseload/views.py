@@ -1,13 +1,17 @@
-"""The start page: a case manager's own caseload, a supervisor's organisation, an admin's users."""
+"""The start page: a case manager's own caseload, a supervisor's dashboard, an admin's users;
+a data protection officer starts at the log of emergency access."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from kimdb import labels
 from kimdb.auth.models import Role, User
-from kimdb.caseload import service
+from kimdb.caseload import chart, rules, service
 from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
 from kimdb.cases import queries
 from kimdb.extensions import db
@@ -22,17 +26,10 @@ def start():
     """Show the start page that fits the user's role."""
     if current_user.role is Role.CASE_MANAGER:
         return _case_manager_start()
+    if current_user.role is Role.DPO:
+        return redirect(url_for("emergency.log"))
     if current_user.role is Role.SUPERVISOR:
-        rows = service.organisation_caseloads(
-            current_user.organisation_id, current_app.config["INACTIVITY_DAYS"]
-        )
-        return render_template(
-            "caseload/supervisor.html",
-            rows=rows,
-            total=service.team_total(rows),
-            Band=Band,
-            expected_cm_share=EXPECTED_CM_SHARE,
-        )
+        return _supervisor_start()
     users = db.session.scalars(
         select(User)
         .where(User.organisation_id == current_user.organisation_id)
@@ -63,4 +60,88 @@ def _case_manager_start():
         lag_count=lag_count,
         expected_cm_share=EXPECTED_CM_SHARE,
         Band=Band,
+    )
+
+
+def _supervisor_start():
+    sort, descending = rules.parse_dashboard_sort(request.args.get("sort"), request.args.get("dir"))
+    board = service.supervisor_dashboard(
+        current_user, current_app.config["INACTIVITY_DAYS"], sort, descending
+    )
+    return render_template(
+        "caseload/supervisor.html",
+        board=board,
+        charts=_charts(board),
+        month_labels=[format_date(day, "MM/yy") for day in board.days],
+        sort=sort,
+        descending=descending,
+        Band=Band,
+        expected_cm_share=EXPECTED_CM_SHARE,
+    )
+
+
+def _charts(board: service.Dashboard) -> dict[str, tuple[str, str]]:
+    """Return section key → (SVG of open cases per person, SVG of the 12-month trend); the
+    chart module escapes every text, so the template marks the markup safe."""
+    legend = chart.Legend(
+        bar=_("offene Fälle"), band=_("Empfehlung (50–60 je VZÄ)"), above=_("über der Empfehlung")
+    )
+    charts = {}
+    for group in board.groups:
+        for section in group.sections:
+            unit = section.team_name or _("ohne Team")
+            people = [_person_bar(r) for r in section.rows]
+            months = [
+                chart.Bar(
+                    format_date(p.day, "MM/yy"),
+                    p.open_cases,
+                    float(p.lower),
+                    float(p.upper),
+                    _(
+                        "%(day)s: %(open)s offene Fälle, Empfehlung %(lower)s–%(upper)s",
+                        day=labels.format_day(p.day),
+                        open=p.open_cases,
+                        lower=labels.format_cases(p.lower),
+                        upper=labels.format_cases(p.upper),
+                    ),
+                )
+                for p in board.trends[section.key]
+            ]
+            charts[section.key] = (
+                chart.caseload_bars(
+                    people,
+                    _("Offene Fälle je Person gegenüber der Empfehlung: %(unit)s", unit=unit),
+                    legend,
+                )
+                if people
+                else "",
+                chart.trend_chart(
+                    months, _("Offene Fälle der letzten 12 Monate: %(unit)s", unit=unit), legend
+                ),
+            )
+    return charts
+
+
+def _person_bar(row: rules.CaseManagerFigures) -> chart.Bar:
+    """A person's bar; a deactivated user holds no post, so their bar has no band."""
+    if not row.active:
+        return chart.Bar(
+            row.name,
+            row.open_cases,
+            0,
+            0,
+            _("%(name)s (deaktiviert): %(open)s offene Fälle", name=row.name, open=row.open_cases),
+        )
+    return chart.Bar(
+        row.name,
+        row.open_cases,
+        float(row.caseload.lower),
+        float(row.caseload.upper),
+        _(
+            "%(name)s: %(open)s offene Fälle, Empfehlung %(lower)s–%(upper)s",
+            name=row.name,
+            open=row.open_cases,
+            lower=labels.format_cases(row.caseload.lower),
+            upper=labels.format_cases(row.caseload.upper),
+        ),
     )
