@@ -1,4 +1,5 @@
-"""The ``flask kimdb`` commands: demo data and user creation for operators."""
+"""The ``flask kimdb`` commands: demo data, the municipalities of NRW, and user and
+organisation creation for operators."""
 
 from __future__ import annotations
 
@@ -89,6 +90,20 @@ def create_organisation_command(name, municipality, kind) -> None:
 
     organisation = orgs_service.ensure_organisation(name, municipality, kind)
     click.echo(f"organisation {organisation.name} ({organisation.municipality.name})")
+
+
+@kimdb_cli.command("seed-municipalities")
+def seed_municipalities_command() -> None:
+    """Add the 54 municipalities of NRW that run KIM (53 counties and county-free cities, and
+    the city of Aachen within the Städteregion) from kimdb/orgs/municipalities.csv; those
+    already present are left as they are (safe to run again)."""
+    from kimdb.orgs import service as orgs_service
+
+    result = orgs_service.seed_municipalities()
+    click.echo(
+        f"municipalities: {result.added} added, {result.present} already present "
+        f"({result.total} in the list)"
+    )
 
 
 @kimdb_cli.command("reindex")

@@ -31,6 +31,7 @@ ROLE = {
     Role.CASE_MANAGER: _l("KIM-Case Manager:in"),
     Role.SUPERVISOR: _l("Koordination / Teamleitung"),
     Role.ADMIN: _l("Fachadministration"),
+    Role.DPO: _l("Datenschutz"),
 }
 CASE_KIND = {
     CaseKind.CASE_MANAGEMENT: _l("Case Management"),

@@ -19,10 +19,25 @@ Decisions documented here:
   session token, as ``kimdb.auth.service.end_sessions``), so a reactivated account does not
   revive an old cookie either.
 - Administrators see no client data (R8): per account only the number of open cases.
+- A person belongs to at most one team, of their own organisation. A supervisor supervises
+  one or more organisations or teams of the administrator's municipality (``Supervision`` rows,
+  replaced as a whole on save); at least one. Other roles have no supervisions: a change of
+  role away from supervisor removes them.
+- The FTE is set in the account form only when the account is created (valid from that day).
+  Later changes go through ``change_fte`` with the day they take effect (issue 5, item 3), so
+  that caseload bands of earlier days keep the FTE valid then. The day may lie in the past or
+  the future, but at most FTE_HISTORY_YEARS (5) years before the account's first recorded FTE
+  (older history is not worth typing and is most likely a typo) and at most FTE_PLANNING_YEARS
+  (2) years after today (a typo such as 2062). A second change on the same day replaces the
+  first.
+- Deactivating a person ends the running and future substitutions in which they are the
+  substitute (they cannot log in to work them); substitutions for their own absence stay, so
+  their cases stay covered. Their open cases stay with them until a supervisor reassigns them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
@@ -31,15 +46,17 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 
-from kimdb.auth.models import Role, Supervision, User
+from kimdb.auth.models import FtePeriod, Role, Supervision, User
 from kimdb.auth.service import MIN_PASSWORD_LENGTH, hash_password
 from kimdb.cases.models import Case
 from kimdb.cases.rules import Stage
 from kimdb.extensions import db, transaction
-from kimdb.orgs.models import Organisation
+from kimdb.orgs.models import Organisation, Team
 from kimdb.rules import RuleViolation
+from kimdb.substitution.models import Substitution
+from kimdb.timeutil import now, today
 
 USERNAME_MAX = 80  # characters, the column's length
 DISPLAY_NAME_MAX = 120  # characters, the column's length
@@ -48,7 +65,11 @@ FTE_MIN = Decimal("0.10")
 FTE_MAX = Decimal("1.00")
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]*")
 _FTE = re.compile(r"\d{1,3}(?:[.,]\d+)?")
+FTE_HISTORY_YEARS = 5  # an FTE change may take effect this long before the first one
+FTE_PLANNING_YEARS = 2  # ... and this long after today
 _TAKEN = _l("Dieser Benutzername ist bereits vergeben.")
+_OUTSIDE_SCOPE = _l("Bitte nur Organisationen und Teams Ihres Kreises bzw. Ihrer Stadt wählen.")
+_SCOPE = re.compile(r"(organisation|team):(\d{1,10})")
 
 
 class AccountRefused(RuleViolation):
@@ -230,6 +251,99 @@ def check_open_cases_keep_their_place(
         )
 
 
+def check_team_of_organisation(team_organisation_id: int | None, organisation_id: int) -> None:
+    """Raise AccountRefused (field ``team_id``) unless the chosen team exists
+    (``team_organisation_id`` is not None) and belongs to the organisation chosen for the
+    person (issue 5, item 1)."""
+    if team_organisation_id != organisation_id:
+        raise AccountRefused(
+            _l("Bitte ein Team der gewählten Organisation wählen – oder „kein Team“."),
+            field="team_id",
+        )
+
+
+def parse_supervised(values: list[str] | None) -> set[tuple[str, int]]:
+    """Return the supervised scopes named by ``values`` ("organisation:<id>" or "team:<id>")
+    as a set of (kind, id). Raise AccountRefused (field ``supervised``) for anything else."""
+    scopes = set()
+    for value in values or []:
+        match = _SCOPE.fullmatch(str(value))
+        if match is None:
+            raise AccountRefused(_OUTSIDE_SCOPE, field="supervised")
+        scopes.add((match[1], int(match[2])))
+    return scopes
+
+
+def check_supervised(role: Role, scopes: set | list) -> None:
+    """Raise AccountRefused (field ``supervised``) if a supervisor is given no organisation and
+    no team to supervise (issue 5, item 1)."""
+    if role is Role.SUPERVISOR and not scopes:
+        raise AccountRefused(
+            _l(
+                "Bitte mindestens eine Organisation oder ein Team wählen, für die die "
+                "Koordination zuständig ist."
+            ),
+            field="supervised",
+        )
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def fte_dates_allowed(first_day: dt.date | None, on: dt.date) -> tuple[dt.date, dt.date]:
+    """Return (earliest, latest) day an FTE change may take effect, for an account whose first
+    recorded FTE period begins ``first_day`` (None: no period yet), decided on day ``on``:
+    FTE_HISTORY_YEARS before the first period (or before ``on``) up to FTE_PLANNING_YEARS
+    after ``on``."""
+    earliest = _years_before(min(first_day or on, on), FTE_HISTORY_YEARS)
+    latest = _years_before(on, -FTE_PLANNING_YEARS)
+    return earliest, latest
+
+
+def check_fte_valid_from(
+    valid_from: dt.date | None, first_day: dt.date | None, on: dt.date
+) -> None:
+    """Raise AccountRefused (field ``valid_from``) if ``valid_from`` is missing or outside
+    ``fte_dates_allowed(first_day, on)`` (issue 5, item 3)."""
+    if valid_from is None:
+        raise AccountRefused(
+            _l("Bitte das Datum angeben, ab dem der neue Stellenumfang gilt (TT.MM.JJJJ)."),
+            field="valid_from",
+        )
+    earliest, latest = fte_dates_allowed(first_day, on)
+    if valid_from < earliest:
+        raise AccountRefused(
+            _l(
+                "Das Datum darf höchstens %(years)d Jahre vor dem ersten erfassten "
+                "Stellenumfang liegen (frühestens %(day)s).",
+                years=FTE_HISTORY_YEARS,
+                day=earliest.strftime("%d.%m.%Y"),
+            ),
+            field="valid_from",
+        )
+    if valid_from > latest:
+        raise AccountRefused(
+            _l(
+                "Das Datum darf höchstens %(years)d Jahre in der Zukunft liegen "
+                "(spätestens %(day)s).",
+                years=FTE_PLANNING_YEARS,
+                day=latest.strftime("%d.%m.%Y"),
+            ),
+            field="valid_from",
+        )
+
+
+def ends_with_deactivation(last_day: dt.date, ended: bool, on: dt.date) -> bool:
+    """True if a substitution in which the deactivated person is the substitute ends with the
+    deactivation on day ``on``: it is not ended yet and runs or lies ahead (``last_day`` not
+    before ``on``). Past substitutions stay as they were (R7)."""
+    return not ended and last_day >= on
+
+
 # -- reading ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AccountRow:
@@ -259,15 +373,21 @@ def _municipality_id(admin: User) -> int:
 
 
 def users_of(admin: User) -> list[AccountRow]:
-    """Return the accounts of every organisation in ``admin``'s municipality with their number
-    of open cases, sorted by organisation and name. One query (open cases grouped by owner)."""
+    """Return the accounts of every organisation in ``admin``'s municipality with their team,
+    FTE periods and number of open cases, sorted by organisation and name. Two queries (the
+    accounts with open cases grouped by owner; the FTE periods of all of them)."""
     counts = _open_case_counts()
     rows = db.session.execute(
         select(User, func.coalesce(counts.c.open_cases, 0))
         .join(User.organisation)
+        .outerjoin(User.team)
         .outerjoin(counts, counts.c.owner_id == User.id)
         .where(Organisation.municipality_id == _municipality_id(admin))
-        .options(contains_eager(User.organisation))
+        .options(
+            contains_eager(User.organisation),
+            contains_eager(User.team),
+            selectinload(User.fte_periods),
+        )
         .order_by(Organisation.name, User.display_name, User.id)
     ).all()
     return [AccountRow(user=u, open_cases=int(n)) for u, n in rows]
@@ -299,13 +419,88 @@ def organisations_of(admin: User) -> list[Organisation]:
     )
 
 
+def organisations_with_teams(admin: User) -> list[Organisation]:
+    """Return the organisations of ``admin``'s municipality, sorted by name, their teams
+    loaded (sorted by name): the choices of team and supervision in the account form."""
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .where(Organisation.municipality_id == _municipality_id(admin))
+            .options(selectinload(Organisation.teams))
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def supervised_values(user: User) -> list[str]:
+    """Return ``user``'s supervisions as the account form names them ("organisation:<id>",
+    "team:<id>")."""
+    return [
+        f"organisation:{s.organisation_id}" if s.organisation_id else f"team:{s.team_id}"
+        for s in user.supervisions
+    ]
+
+
+def fte_history(user: User) -> list[FtePeriod]:
+    """Return ``user``'s FTE periods, latest first (valid_from, fte)."""
+    return sorted(user.fte_periods, key=lambda p: p.valid_from, reverse=True)
+
+
+def _valid_id(value: int | None) -> bool:
+    return value is not None and 0 < value < 2**31
+
+
 def _organisation_in_municipality(admin: User, organisation_id: int | None) -> Organisation:
-    known = organisation_id is not None and 0 < organisation_id < 2**31
-    organisation = db.session.get(Organisation, organisation_id) if known else None
+    organisation = (
+        db.session.get(Organisation, organisation_id) if _valid_id(organisation_id) else None
+    )
     check_in_municipality(
         organisation.municipality_id if organisation else None, _municipality_id(admin)
     )
     return organisation
+
+
+def _team_of(organisation: Organisation, team_id: int | None) -> Team | None:
+    """The team ``team_id`` of ``organisation``; None for no team. Raises AccountRefused."""
+    if team_id is None:
+        return None
+    team = db.session.get(Team, team_id) if _valid_id(team_id) else None
+    check_team_of_organisation(team.organisation_id if team else None, organisation.id)
+    return team
+
+
+def _supervised_scopes(
+    admin: User, role: Role, values: list[str]
+) -> set[tuple[int | None, int | None]]:
+    """The (organisation_id, team_id) pairs named by ``values``, all in ``admin``'s
+    municipality; empty for other roles than supervisor. Raises AccountRefused."""
+    scopes = parse_supervised(values)
+    if role is not Role.SUPERVISOR:
+        return set()
+    check_supervised(role, scopes)
+    municipality_id = _municipality_id(admin)
+    pairs = set()
+    for kind, scope_id in scopes:
+        model = Organisation if kind == "organisation" else Team
+        found = db.session.get(model, scope_id) if _valid_id(scope_id) else None
+        organisation = found if kind == "organisation" else (found.organisation if found else None)
+        if organisation is None or organisation.municipality_id != municipality_id:
+            raise AccountRefused(_OUTSIDE_SCOPE, field="supervised")
+        pairs.add((scope_id, None) if kind == "organisation" else (None, scope_id))
+    return pairs
+
+
+def _replace_supervisions(user: User, wanted: set[tuple[int | None, int | None]]) -> None:
+    """Make ``user``'s supervisions exactly ``wanted``: keep rows still wanted (no delete and
+    insert of the same row, which the unique constraint would refuse within one flush)."""
+    for supervision in list(user.supervisions):
+        pair = (supervision.organisation_id, supervision.team_id)
+        if pair in wanted:
+            wanted = wanted - {pair}
+        else:
+            user.supervisions.remove(supervision)
+    for organisation_id, team_id in sorted(wanted, key=lambda p: (p[0] or 0, p[1] or 0)):
+        user.supervisions.append(Supervision(organisation_id=organisation_id, team_id=team_id))
 
 
 def _check_manages(admin: User, user: User) -> None:
@@ -332,19 +527,29 @@ def create_user_account(
     fte: Decimal | None,
     password: str,
     active: bool = True,
+    team_id: int | None = None,
+    supervised: list[str] | None = None,
 ) -> User:
     """Create and return an account in an organisation of ``admin``'s municipality.
 
-    ``fte`` in full-time equivalents (0.10–1.00); ``password`` the initial password (at least
-    MIN_PASSWORD_LENGTH characters). Raises AccountRefused for a user name that is malformed or
-    taken (case-insensitive), an unknown role, an organisation outside the municipality, an
-    FTE out of range or a short password; nothing is written then.
+    ``fte`` in full-time equivalents (0.10–1.00), valid from today; ``password`` the initial
+    password (at least MIN_PASSWORD_LENGTH characters); ``team_id`` a team of the organisation
+    or None; ``supervised`` for a supervisor the organisations and teams they supervise
+    ("organisation:<id>", "team:<id>"; None: their own organisation). Raises AccountRefused for
+    a user name that is malformed or taken (case-insensitive), an unknown role, an organisation
+    outside the municipality, a team of another organisation, a supervisor without or with a
+    foreign scope, an FTE out of range or a short password; nothing is written then.
     """
     username = clean_username(username)
     check_username_free(_holder_of(username))
     display_name = clean_display_name(display_name)
     role = parse_role(role)
     organisation = _organisation_in_municipality(admin, organisation_id)
+    team = _team_of(organisation, team_id)
+    if supervised is None:  # supervises their organisation until told otherwise
+        scopes = {(organisation.id, None)} if role is Role.SUPERVISOR else set()
+    else:
+        scopes = _supervised_scopes(admin, role, supervised)
     check_fte(fte)
     check_password(password)
     password_hash = hash_password(password)
@@ -355,13 +560,13 @@ def create_user_account(
                 display_name=display_name,
                 role=role,
                 organisation=organisation,
+                team=team,
                 fte=fte,
                 active=active,
                 password_hash=password_hash,
                 session_token=_new_session_token(),
             )
-            if role is Role.SUPERVISOR:  # supervises their organisation until told otherwise
-                user.supervisions.append(Supervision(organisation=organisation))
+            _replace_supervisions(user, scopes)
             session.add(user)
             session.flush()
     except IntegrityError as exc:  # the same name taken at the same moment
@@ -377,9 +582,13 @@ def update_user_account(
     display_name: str,
     role: Role | str,
     organisation_id: int | None,
-    fte: Decimal | None,
+    team_id: int | None = None,
+    supervised: list[str] | None = None,
 ) -> User:
-    """Change an account of ``admin``'s municipality: user name, name, role, organisation, FTE.
+    """Change an account of ``admin``'s municipality: user name, name, role, organisation,
+    team and, for a supervisor, what they supervise (``supervised`` as in
+    ``create_user_account``; None keeps the supervisions, or gives a new supervisor their
+    organisation). The FTE changes through ``change_fte``.
 
     Raises AccountRefused as ``create_user_account`` does, and when an administrator would
     take their own admin role, or a person with open cases would change role or
@@ -392,19 +601,26 @@ def update_user_account(
     role = parse_role(role)
     check_not_self_demotion(admin.id, user.id, role)
     organisation = _organisation_in_municipality(admin, organisation_id)
-    check_fte(fte)
     check_open_cases_keep_their_place(
         open_case_count(user), user.role, role, user.organisation_id, organisation.id
     )
+    team = _team_of(organisation, team_id)
+    if supervised is not None:
+        scopes = _supervised_scopes(admin, role, supervised)
+    elif role is not Role.SUPERVISOR:
+        scopes = set()
+    else:
+        scopes = {(s.organisation_id, s.team_id) for s in user.supervisions} or {
+            (organisation.id, None)
+        }
     try:
         with transaction():
             user.username = username
             user.display_name = display_name
             user.role = role
             user.organisation = organisation
-            user.fte = fte
-            if role is Role.SUPERVISOR and not user.supervisions:
-                user.supervisions.append(Supervision(organisation=organisation))
+            user.team = team
+            _replace_supervisions(user, scopes)
     except IntegrityError as exc:
         raise AccountRefused(_TAKEN, field="username") from exc
     return user
@@ -422,17 +638,47 @@ def set_password(admin: User, user: User, password: str) -> None:
         user.session_token = _new_session_token()
 
 
-def deactivate(admin: User, user: User) -> None:
+def change_fte(admin: User, user: User, fte: Decimal | None, valid_from: dt.date | None) -> None:
+    """Record that ``user``'s FTE (full-time equivalents, 0.10–1.00) is ``fte`` from day
+    ``valid_from`` on; a change already recorded for that day is replaced (issue 5, item 3).
+
+    Caseload bands and trends of each day use the FTE valid on that day. Raises AccountRefused
+    for an FTE out of range (field ``fte``) or a missing day or one outside
+    ``fte_dates_allowed`` (field ``valid_from``); nothing is written then.
+    """
+    _check_manages(admin, user)
+    check_fte(fte)
+    first_day = min((p.valid_from for p in user.fte_periods), default=None)
+    check_fte_valid_from(valid_from, first_day, today())
+    with transaction():
+        user.set_fte(fte, valid_from)
+
+
+def deactivate(admin: User, user: User) -> int:
     """Deactivate ``user``: they cannot log in, and their sessions end at the next request.
 
-    Their open cases stay with them and show on the supervisor's caseload table until
-    reassigned. Raises AccountRefused if ``admin`` deactivates themself.
+    In the same transaction, the running and future substitutions in which ``user`` is the
+    substitute end (``ends_with_deactivation``); those for ``user``'s own absence stay. Their
+    open cases stay with them and show on the supervisor's caseload table until reassigned.
+    Returns the number of substitutions ended. Raises AccountRefused if ``admin`` deactivates
+    themself.
     """
     _check_manages(admin, user)
     check_not_self_deactivation(admin.id, user.id)
-    with transaction():
+    on, moment = today(), now()
+    with transaction() as session:
+        substitutions = session.scalars(
+            select(Substitution).where(  # ends_with_deactivation, in SQL
+                Substitution.substitute_id == user.id,
+                Substitution.ended_at.is_(None),
+                Substitution.last_day >= on,
+            )
+        ).all()
+        for substitution in substitutions:
+            substitution.ended_at = moment
         user.active = False
         user.session_token = _new_session_token()
+    return len(substitutions)
 
 
 def reactivate(admin: User, user: User) -> None:

@@ -1,4 +1,5 @@
-"""Forms of the Fachadministration: a user account, a new password, (de)activation.
+"""Forms of the Fachadministration: a user account, its FTE from a day on, a new password,
+(de)activation.
 
 The field checks call the rules of ``kimdb.auth.admin``, so that a form shows every field's
 message at once; the use cases check the same rules again before writing.
@@ -13,7 +14,7 @@ from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from kimdb import labels
 from kimdb.auth import admin
-from kimdb.forms import enum_choices
+from kimdb.forms import CheckboxListField, GermanDateField, enum_choices
 from kimdb.rules import RuleViolation
 
 
@@ -35,6 +36,17 @@ def _optional_int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _team_choice(value) -> int | None:
+    """Coerce the team select: None for "no team" (empty), the id, or 0 for anything else (no
+    such team: the rule then says why)."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 class FteField(StringField):
@@ -60,10 +72,13 @@ class FteField(StringField):
 
 
 class AccountForm(FlaskForm):
-    """What an administrator sets of an account: names, role, organisation, FTE.
+    """What an administrator sets of an account: names, role, organisation, team and, for a
+    supervisor, the organisations and teams they supervise.
 
-    The organisation's choices are those of the administrator's municipality (set by the view).
-    Role and organisation are checked by the rules, so an unknown value gets a German message.
+    The choices of organisation, team and supervision are those of the administrator's
+    municipality (set by the view). Every choice is checked by the rules, so an unknown value
+    gets a German message. The FTE is set here only for a new account (``NewAccountForm``);
+    later changes take a date (``FteChangeForm``).
     """
 
     username = StringField(
@@ -88,19 +103,21 @@ class AccountForm(FlaskForm):
     organisation_id = SelectField(
         _l("Organisation"), coerce=_optional_int, choices=[], validate_choice=False
     )
+    team_id = SelectField(_l("Team"), coerce=_team_choice, choices=[], validate_choice=False)
+    supervised = CheckboxListField(
+        _l("Zuständig für (nur Koordination / Teamleitung)"), choices=[], validate_choice=False
+    )
+
+
+class NewAccountForm(AccountForm):
+    """A new account: also its FTE (valid from today), whether it is active, and the initial
+    password (twice)."""
+
     fte = FteField(
         _l("Stellenumfang (VZÄ)"),
         default=None,
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
-
-    def validate_fte(self, field):  # noqa: D102 - WTForms hook
-        if field.data is None and not field.errors:
-            raise ValidationError(_l("Bitte den Stellenumfang angeben, z. B. 0,5 oder 1,0."))
-
-
-class NewAccountForm(AccountForm):
-    """A new account: also whether it is active, and the initial password (twice)."""
 
     active = BooleanField(_l("Konto ist aktiv (die Person kann sich anmelden)"), default=True)
     password = PasswordField(
@@ -113,6 +130,32 @@ class NewAccountForm(AccountForm):
         validators=[EqualTo("password", _l("Die beiden Passwörter stimmen nicht überein."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+    def validate_fte(self, field):  # noqa: D102 - WTForms hook
+        if field.data is None and not field.errors:
+            raise ValidationError(_l("Bitte den Stellenumfang angeben, z. B. 0,5 oder 1,0."))
+
+
+class FteChangeForm(FlaskForm):
+    """A new FTE and the day it takes effect (issue 5, item 3); the day may lie in the past
+    or the future (bounds: ``kimdb.auth.admin.fte_dates_allowed``)."""
+
+    fte = FteField(
+        _l("Neuer Stellenumfang (VZÄ)"),
+        default=None,
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    valid_from = GermanDateField(_l("Gültig ab"))
+
+    def validate_fte(self, field):  # noqa: D102 - WTForms hook
+        if field.data is None and not field.errors:
+            raise ValidationError(_l("Bitte den Stellenumfang angeben, z. B. 0,5 oder 1,0."))
+
+    def validate_valid_from(self, field):  # noqa: D102 - WTForms hook
+        if field.data is None and not field.errors:
+            raise ValidationError(
+                _l("Bitte das Datum angeben, ab dem der neue Stellenumfang gilt (TT.MM.JJJJ).")
+            )
 
 
 class PasswordForm(FlaskForm):

@@ -88,12 +88,17 @@ def post_new(http, data: dict, token: bool = True):
 
 
 def account_of(user: User, **overrides) -> dict:
+    """The account form as the edit page shows it (no FTE: it changes with a date)."""
     data = {
         "username": user.username,
         "display_name": user.display_name,
         "role": user.role.value,
         "organisation_id": str(user.organisation_id),
-        "fte": str(user.fte).replace(".", ","),
+        "team_id": str(user.team_id or ""),
+        "supervised": [
+            f"organisation:{s.organisation_id}" if s.organisation_id else f"team:{s.team_id}"
+            for s in user.supervisions
+        ],
     }
     data.update(overrides)
     return data
@@ -178,7 +183,7 @@ def test_deactivated_user_with_open_cases_shows_a_hint_with_the_number(client, d
     assert "Zubeida" not in account
 
 
-def test_users_of_reads_accounts_and_open_cases_in_one_query(db):
+def test_users_of_reads_accounts_teams_fte_and_open_cases_in_two_queries(db):
     boss = make_user("admin.a", role=Role.ADMIN)
     for name in ("cm.anna", "cm.bert", "cm.cara"):
         make_case(make_user(name))
@@ -191,9 +196,10 @@ def test_users_of_reads_accounts_and_open_cases_in_one_query(db):
     try:
         rows = admin.users_of(boss)
         names = [(r.user.username, r.user.organisation.name, r.open_cases) for r in rows]
+        [(r.user.team, r.user.fte) for r in rows]
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
-    assert len(statements) == 1
+    assert len(statements) == 2
     assert ("cm.anna", HOME_ORG, 1) in names
     assert ("admin.a", HOME_ORG, 0) in names
 
@@ -228,11 +234,17 @@ def test_admin_creates_an_account_with_a_german_fte(app, client, db, boss):
 
 def test_admin_creates_an_account_in_another_organisation_of_the_municipality(client, db, boss):
     awo = ensure_organisation("AWO Testkreis", "Kreis Testkreis", "welfare")
-    response = post_new(client, new_account(db, organisation_id=str(awo.id), role="supervisor"))
+    response = post_new(
+        client,
+        new_account(
+            db, organisation_id=str(awo.id), role="supervisor", supervised=f"organisation:{awo.id}"
+        ),
+    )
     assert response.status_code == 302
     user = reload_user(db, "cm.neu")
     assert user.organisation_id == awo.id
     assert user.role is Role.SUPERVISOR
+    assert [s.organisation_id for s in user.supervisions] == [awo.id]
 
 
 def test_an_account_created_inactive_cannot_log_in(app, client, db, boss):
@@ -326,7 +338,7 @@ def test_use_case_refuses_a_taken_name_whatever_its_case(db):
 
 # -- edit -------------------------------------------------------------------------------------
 def test_admin_edits_an_account(client, db, boss):
-    bert = make_user("cm.bert")
+    bert = make_user("cm.bert", fte="0.5")
     awo = ensure_organisation("AWO Testkreis", "Kreis Testkreis", "welfare")
     data = account_of(
         bert,
@@ -334,7 +346,8 @@ def test_admin_edits_an_account(client, db, boss):
         display_name="Bert Berger",
         role="supervisor",
         organisation_id=str(awo.id),
-        fte="0,75",
+        supervised=[f"organisation:{awo.id}"],
+        fte="0,75",  # not a field of the edit form: ignored
     )
     response = post_edit(client, bert.id, data)
     assert response.status_code == 302
@@ -343,7 +356,7 @@ def test_admin_edits_an_account(client, db, boss):
         "Bert Berger",
         Role.SUPERVISOR,
         awo.id,
-        Decimal("0.75"),
+        Decimal("0.50"),
     )
 
 
@@ -351,7 +364,8 @@ def test_account_page_shows_the_stored_values(client, db, boss):
     bert = make_user("cm.bert", fte="0.5")
     page = client.get(f"/admin/users/{bert.id}").get_data(as_text=True)
     assert 'value="cm.bert"' in page
-    assert 'value="0,50"' in page
+    assert 'name="fte"' not in page  # the FTE changes with a date only
+    assert '<td class="num">0,50</td>' in page  # the FTE history
     assert 'value="case_manager" selected' in page or 'selected value="case_manager"' in page
     assert "Neues Passwort setzen" in page
     assert "Konto deaktivieren" in page
@@ -361,9 +375,11 @@ def test_account_page_shows_the_stored_values(client, db, boss):
     ("overrides", "message"),
     [
         ({"username": "ADMIN.A"}, "Dieser Benutzername ist bereits vergeben."),
-        ({"fte": "1,5"}, "Der Stellenumfang muss zwischen 0,10 und 1,00 VZÄ liegen"),
-        ({"fte": "0"}, "Der Stellenumfang muss zwischen 0,10 und 1,00 VZÄ liegen"),
+        ({"display_name": ""}, "Bitte den Namen angeben."),
         ({"role": "root"}, "Bitte eine der angebotenen Rollen wählen."),
+        ({"role": "supervisor"}, "Bitte mindestens eine Organisation oder ein Team wählen"),
+        ({"team_id": "abc"}, "Bitte ein Team der gewählten Organisation wählen"),
+        ({"team_id": "999999"}, "Bitte ein Team der gewählten Organisation wählen"),
     ],
 )
 def test_bad_edit_is_refused_in_german_and_nothing_written(client, db, boss, overrides, message):
@@ -392,7 +408,9 @@ def test_admin_cannot_demote_themself(client, db, boss, role):
 
 def test_admin_can_demote_another_admin_and_edit_themself(client, db, boss):
     other = make_user("admin.b", role=Role.ADMIN)
-    assert post_edit(client, other.id, account_of(other, role="supervisor")).status_code == 302
+    org = f"organisation:{other.organisation_id}"
+    response = post_edit(client, other.id, account_of(other, role="supervisor", supervised=org))
+    assert response.status_code == 302
     assert reload_user(db, "admin.b").role is Role.SUPERVISOR
     response = post_edit(client, boss.id, account_of(boss, display_name="Ada Admin"))
     assert response.status_code == 302
@@ -413,7 +431,7 @@ def test_case_manager_with_open_cases_keeps_role_and_organisation(client, db, bo
         "Die Organisation kann erst gewechselt werden",
     )
     assert snapshot(db) == before
-    assert post_edit(client, anna.id, account_of(anna, fte="0,8")).status_code == 302
+    assert post_edit(client, anna.id, account_of(anna, display_name="Anna A.")).status_code == 302
 
 
 # -- password ---------------------------------------------------------------------------------
@@ -523,22 +541,35 @@ def test_every_form_without_csrf_token_is_refused_and_nothing_written(client, db
 
 
 # -- who reaches /admin -----------------------------------------------------------------------
-def admin_routes(user_id: int) -> list[tuple[str, str]]:
+def admin_routes(user_id: int, organisation_id: int = 7, team_id: int = 7):
+    """Every route under /admin, with its method: (method, path)."""
     return [
         ("GET", "/admin/users"),
         ("GET", "/admin/users/new"),
         ("POST", "/admin/users/new"),
         ("GET", f"/admin/users/{user_id}"),
         ("POST", f"/admin/users/{user_id}"),
+        ("POST", f"/admin/users/{user_id}/fte"),
         ("POST", f"/admin/users/{user_id}/password"),
         ("POST", f"/admin/users/{user_id}/deactivate"),
         ("POST", f"/admin/users/{user_id}/reactivate"),
+        ("GET", "/admin/organisations"),
+        ("POST", "/admin/organisations"),
+        ("GET", f"/admin/organisations/{organisation_id}"),
+        ("POST", f"/admin/organisations/{organisation_id}/teams"),
+        ("POST", f"/admin/teams/{team_id}"),
+        ("POST", f"/admin/teams/{team_id}/delete"),
     ]
 
 
 def test_every_admin_route_is_listed_here(app):
     rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/admin")}
-    listed = {path.replace("/7", "/<id:user_id>") for _, path in admin_routes(7)}
+    listed = {
+        path.replace("users/7", "users/<id:user_id>")
+        .replace("organisations/7", "organisations/<id:organisation_id>")
+        .replace("teams/7", "teams/<id:team_id>")
+        for _, path in admin_routes(7)
+    }
     assert rules == listed
 
 
@@ -572,6 +603,8 @@ def test_admin_of_another_municipality_gets_404_for_a_user(app, client, db, boss
     token = csrf_token(http, "/admin/users")
     before = snapshot(db)
     for method, path in admin_routes(bert.id)[3:]:
+        if "/users/" not in path:
+            continue  # organisations and teams: tests/integration/test_organisations.py
         data = {"csrf_token": token, "status-csrf_token": token, "password-csrf_token": token}
         response = http.get(path) if method == "GET" else http.post(path, data=data)
         assert response.status_code == 404, (method, path)

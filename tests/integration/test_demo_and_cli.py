@@ -121,3 +121,15 @@ def test_reindex_fills_missing_search_indexes(client, data_app, db):
     assert result.exit_code == 0 and "reindexed 1 clients" in result.output
     found = db.session.scalars(search_cases(user, CaseSearch(name="Mueller"), 30)).all()
     assert [c.client_id for c in found] == [person.id]
+
+
+def test_seed_municipalities_adds_the_54_municipalities_once(client, data_app, db):
+    from kimdb.orgs.models import Municipality
+
+    runner = data_app.test_cli_runner()
+    first = runner.invoke(args=["kimdb", "seed-municipalities"])
+    assert first.exit_code == 0, first.output
+    assert "54 added, 0 already present (54 in the list)" in first.output
+    again = runner.invoke(args=["kimdb", "seed-municipalities"])
+    assert "0 added, 54 already present" in again.output
+    assert db.session.scalar(select(func.count(Municipality.id))) == 54

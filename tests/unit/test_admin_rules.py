@@ -1,5 +1,6 @@
 """The rules of the Fachadministration (issue 5, item 8) on plain values, without the app."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -7,6 +8,8 @@ import pytest
 from kimdb.auth import admin
 from kimdb.auth.admin import AccountRefused
 from kimdb.auth.models import Role
+from kimdb.orgs import service as orgs
+from kimdb.orgs.models import MunicipalityKind, OrganisationKind
 
 
 def refusal(call, *args) -> AccountRefused:
@@ -183,3 +186,136 @@ def test_without_open_cases_role_and_organisation_can_change():
 
 def test_other_changes_are_free_with_open_cases():
     admin.check_open_cases_keep_their_place(3, CM, CM, 1, 1)
+
+
+# -- team and supervision (issue 5, item 1) ---------------------------------------------------
+def test_a_team_of_the_chosen_organisation_is_accepted():
+    admin.check_team_of_organisation(3, 3)
+
+
+@pytest.mark.parametrize("team_organisation", [4, None])
+def test_a_team_of_another_organisation_or_no_such_team_is_refused(team_organisation):
+    error = refusal(admin.check_team_of_organisation, team_organisation, 3)
+    assert error.field == "team_id"
+    assert "Team der gewählten Organisation" in error.message
+
+
+def test_supervised_scopes_are_parsed():
+    assert admin.parse_supervised(["organisation:3", "team:7", "team:7"]) == {
+        ("organisation", 3),
+        ("team", 7),
+    }
+    assert admin.parse_supervised(None) == set()
+
+
+@pytest.mark.parametrize("value", ["3", "org:3", "team:", "team:-1", "team:1e3", "team:3 "])
+def test_malformed_supervised_scopes_are_refused(value):
+    assert refusal(admin.parse_supervised, [value]).field == "supervised"
+
+
+def test_a_supervisor_needs_at_least_one_scope_others_none():
+    error = refusal(admin.check_supervised, Role.SUPERVISOR, set())
+    assert error.field == "supervised"
+    assert "mindestens eine Organisation oder ein Team" in error.message
+    admin.check_supervised(Role.SUPERVISOR, {("team", 1)})
+    admin.check_supervised(Role.CASE_MANAGER, set())
+    admin.check_supervised(Role.DPO, set())
+
+
+# -- FTE over time (issue 5, item 3) ----------------------------------------------------------
+def test_fte_days_reach_five_years_before_the_first_period_and_two_years_ahead():
+    on = dt.date(2026, 3, 1)
+    assert admin.fte_dates_allowed(dt.date(2024, 1, 15), on) == (
+        dt.date(2019, 1, 15),
+        dt.date(2028, 3, 1),
+    )
+    assert admin.fte_dates_allowed(None, on) == (dt.date(2021, 3, 1), dt.date(2028, 3, 1))
+
+
+def test_fte_days_bounds_around_29_february():
+    earliest, latest = admin.fte_dates_allowed(dt.date(2024, 2, 29), dt.date(2024, 2, 29))
+    assert (earliest, latest) == (dt.date(2019, 2, 28), dt.date(2026, 2, 28))
+
+
+def test_fte_valid_from_inside_the_bounds_is_accepted():
+    first, on = dt.date(2024, 1, 15), dt.date(2026, 3, 1)
+    for day in (dt.date(2019, 1, 15), first, on, dt.date(2028, 3, 1)):
+        admin.check_fte_valid_from(day, first, on)
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (None, "Bitte das Datum angeben"),
+        (dt.date(2019, 1, 14), "frühestens 15.01.2019"),
+        (dt.date(2028, 3, 2), "spätestens 01.03.2028"),
+    ],
+)
+def test_fte_valid_from_outside_the_bounds_is_refused(day, message):
+    error = refusal(admin.check_fte_valid_from, day, dt.date(2024, 1, 15), dt.date(2026, 3, 1))
+    assert error.field == "valid_from"
+    assert message in error.message
+
+
+# -- deactivation and substitutions (R7) ------------------------------------------------------
+def test_running_and_future_substitutions_end_with_the_deactivation():
+    on = dt.date(2026, 3, 1)
+    assert admin.ends_with_deactivation(on, False, on)
+    assert admin.ends_with_deactivation(dt.date(2026, 4, 1), False, on)
+    assert not admin.ends_with_deactivation(dt.date(2026, 2, 28), False, on)
+    assert not admin.ends_with_deactivation(dt.date(2026, 4, 1), True, on)
+
+
+# -- organisations and teams (kimdb.orgs.service, issue 5, item 1) ----------------------------
+def test_team_and_organisation_names_are_trimmed_and_bounded():
+    assert orgs.clean_team_name("  Team   Nord ") == "Team Nord"
+    assert orgs.clean_organisation_name(" AWO  Kreis ") == "AWO Kreis"
+    assert orgs.clean_team_name("t" * 120) == "t" * 120
+    for call, too_long in ((orgs.clean_team_name, 121), (orgs.clean_organisation_name, 201)):
+        with pytest.raises(orgs.OrganisationRefused) as caught:
+            call("x" * too_long)
+        assert caught.value.field == "name"
+        with pytest.raises(orgs.OrganisationRefused):
+            call("   ")
+
+
+def test_names_are_the_same_regardless_of_case_and_spaces():
+    others = {1: "Team Nord", 2: "Team  Süd"}
+    assert orgs.same_name("team nord", others) == 1
+    assert orgs.same_name("TEAM SÜD", others) == 2
+    assert orgs.same_name("Team Nord", others, own_id=1) is None
+    assert orgs.same_name("Team West", others) is None
+
+
+def test_unknown_organisation_kind_is_refused():
+    assert orgs.parse_organisation_kind("welfare") is OrganisationKind.WELFARE
+    with pytest.raises(orgs.OrganisationRefused) as caught:
+        orgs.parse_organisation_kind("bank")
+    assert caught.value.field == "kind"
+
+
+def test_a_team_is_deleted_only_without_members_and_supervisions():
+    orgs.check_team_deletable("Team Nord", 0, 0)
+    with pytest.raises(orgs.OrganisationRefused) as caught:
+        orgs.check_team_deletable("Team Nord", 2, 0)
+    assert "Ihm gehören noch 2 Person(en) an" in caught.value.message
+    with pytest.raises(orgs.OrganisationRefused) as caught:
+        orgs.check_team_deletable("Team Nord", 0, 1)
+    assert "von 1 Koordination(en) betreut" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("Kreis Warendorf", MunicipalityKind.COUNTY),
+        ("Hochsauerlandkreis", MunicipalityKind.COUNTY),
+        ("Märkischer Kreis", MunicipalityKind.COUNTY),
+        ("Rhein-Kreis Neuss", MunicipalityKind.COUNTY),
+        ("Städteregion Aachen", MunicipalityKind.COUNTY),
+        ("Aachen", MunicipalityKind.CITY),
+        ("Mülheim an der Ruhr", MunicipalityKind.CITY),
+        ("Stadt Anderswo", MunicipalityKind.CITY),
+    ],
+)
+def test_the_kind_of_a_municipality_follows_its_name(name, kind):
+    assert orgs.municipality_kind(name) is kind
