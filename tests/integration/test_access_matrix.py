@@ -304,6 +304,26 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         "/admin/users/{owner}/password",
         expect(403, anonymous=LOGIN, admin=422),
     ),
+    ("admin.change_fte", "POST"): (
+        "/admin/users/{owner}/fte",
+        expect(403, anonymous=LOGIN, admin=422),
+    ),
+    ("admin.organisations", "GET"): ("/admin/organisations", ADMIN_ONLY),
+    ("admin.organisations", "POST"): (
+        "/admin/organisations",
+        expect(403, anonymous=LOGIN, admin=422),
+    ),
+    ("admin.organisation", "GET"): ("/admin/organisations/{organisation}", ADMIN_ONLY),
+    ("admin.new_team", "POST"): (
+        "/admin/organisations/{organisation}/teams",
+        expect(403, anonymous=LOGIN, admin=422),
+    ),
+    ("admin.rename_team", "POST"): ("/admin/teams/{team}", expect(403, anonymous=LOGIN, admin=422)),
+    # The team has members: deleting it is refused.
+    ("admin.delete_team", "POST"): (
+        "/admin/teams/{team}/delete",
+        expect(403, anonymous=LOGIN, admin=422),
+    ),
     ("admin.deactivate", "POST"): (
         "/admin/users/{owner}/deactivate",
         expect(403, anonymous=LOGIN, admin=302),
@@ -399,6 +419,8 @@ def world(db):
         "partner": partner.id,
         "substitution": running.id,
         "owner": owner.id,
+        "organisation": owner.organisation_id,
+        "team": north.id,
     }
 
 
