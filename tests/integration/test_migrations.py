@@ -220,3 +220,48 @@ def test_upgrade_keeps_the_closure_of_closed_cases_in_their_history(scratch_app)
     change = db.session.scalar(select(StageChange).where(StageChange.to_stage == "closed"))
     assert change.closed_on == dt.date(2026, 6, 20)
     assert change.closure_reason.value == "moved_away"
+
+
+def test_upgrade_to_supervision_keeps_fte_and_what_supervisors_saw(scratch_app):
+    """0005: each user's FTE becomes their first FTE period; a supervisor keeps supervising
+    their organisation; a downgrade puts today's FTE back into users.fte."""
+    from kimdb.auth import policy
+    from kimdb.auth.models import User
+    from kimdb.extensions import db
+
+    upgrade(revision="0004_substitution")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO municipalities (id, name, kind) VALUES (1, 'K', 'county')"))
+        conn.execute(
+            text(
+                "INSERT INTO organisations (id, name, kind, municipality_id)"
+                " VALUES (1, 'KI', 'integration_centre', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, display_name, password_hash, role,"
+                " organisation_id, fte, active, session_token)"
+                " VALUES (1, 'cm.alt', 'Alt', 'x', 'case_manager', 1, 0.5, :t, '')"
+            ),
+            {"t": True},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, display_name, password_hash, role,"
+                " organisation_id, fte, active, session_token)"
+                " VALUES (2, 'sv.alt', 'Leitung', 'x', 'supervisor', 1, 1.0, :t, '')"
+            ),
+            {"t": True},
+        )
+    upgrade()
+
+    case_manager, supervisor = db.session.get(User, 1), db.session.get(User, 2)
+    assert str(case_manager.fte) == "0.50" and len(case_manager.fte_periods) == 1
+    assert policy.may_supervise(supervisor, case_manager)
+    db.session.remove()
+
+    downgrade(revision="0004_substitution")
+    with db.engine.connect() as conn:
+        ftes = conn.execute(text("SELECT username, fte FROM users ORDER BY id")).all()
+    assert [(name, float(fte)) for name, fte in ftes] == [("cm.alt", 0.5), ("sv.alt", 1.0)]
