@@ -22,19 +22,13 @@ kimdb_cli = AppGroup("kimdb", help="kimdb administration.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed of the demo data.")
 def demo_command(seed: int) -> None:
     """Build the Kreis Warendorf demo installation (idempotent) and print the logins."""
-    from kimdb.demo import DEMO_PASSWORD, build_demo
+    from kimdb.demo import DEMO_LOGINS, DEMO_PASSWORD, build_demo
 
     summary = build_demo(seed=seed)
     click.echo(summary)
     click.echo("\nkimdb demo: http://127.0.0.1:5000")
     click.echo(f"Logins (password for all: {DEMO_PASSWORD}):")
-    for username, what in (
-        ("cm.above", "case manager above the guideline"),
-        ("cm.within", "case manager within the guideline"),
-        ("cm.below", "case manager below the guideline"),
-        ("supervisor", "supervisor (caseloads of the organisation)"),
-        ("admin", "administration (no client data)"),
-    ):
+    for username, what in DEMO_LOGINS:
         click.echo(f"  {username:<11} {what}")
 
 

@@ -57,6 +57,7 @@ from kimdb.orgs.models import (
     PartnerKind,
     Team,
 )
+from kimdb.orgs.service import seed_municipalities
 from kimdb.substitution.models import Substitution
 from kimdb.timeutil import LOCAL_ZONE, today
 
@@ -399,6 +400,7 @@ def build_demo(seed: int = 2026) -> str:
 
     Idempotent: a second run finds the demo users and writes nothing.
     """
+    seed_municipalities()  # the 54 municipalities of NRW; Kreis Warendorf is one of them
     if db.session.scalar(select(User.id).where(User.username == "cm.above")):
         return "Demo data already present; nothing changed."
     builder = _Builder(seed)
@@ -432,7 +434,9 @@ class _Builder:
     def build(self) -> None:
         """Write municipality, organisations, partner directories, users, cases and the rest."""
         session = db.session
-        municipality = Municipality(name=MUNICIPALITY, kind=MunicipalityKind.COUNTY)
+        municipality = session.scalar(
+            select(Municipality).where(Municipality.name == MUNICIPALITY)
+        ) or Municipality(name=MUNICIPALITY, kind=MunicipalityKind.COUNTY)
         orgs = {
             KI: Organisation(
                 name=KI, kind=OrganisationKind.INTEGRATION_CENTRE, municipality=municipality
