@@ -11,10 +11,10 @@ Decisions documented here:
 - An administrator can neither deactivate nor demote themself, so a municipality always keeps
   the administrator who is acting; other administrators can be changed.
 - A person who still owns open cases keeps role and organisation until a supervisor has
-  reassigned the cases: otherwise the cases would drop out of their organisation's caseload
-  table (``kimdb.caseload.service.organisation_caseloads`` lists case managers of the
-  organisation). Deactivating them is allowed: the table keeps listing them, tagged
-  "deaktiviert", while they hold open cases.
+  reassigned the cases: otherwise the cases would drop out of their supervisors' dashboard
+  (``kimdb.caseload.service.supervisor_dashboard`` lists the case managers supervised by
+  organisation or team). Deactivating them is allowed: the dashboard keeps listing them,
+  tagged "deaktiviert", while they hold open cases.
 - Setting a password or deactivating an account ends every session of the account (a new
   session token, as ``kimdb.auth.service.end_sessions``), so a reactivated account does not
   revive an old cookie either.

@@ -1,9 +1,18 @@
 """Need-to-know (R8) in one place: who may see and work which client and case.
 
-Lists are filtered in SQL with the conditions below, never after loading. A case manager sees
-own cases and, during an active substitution (R7), the absent colleague's cases it covers;
-supervisors and administrators see no client data here (supervisors see caseload figures and
-case metadata, see ``kimdb.caseload`` and ``kimdb.substitution``).
+Lists are filtered in SQL with the conditions below, never after loading; views and services
+ask these functions instead of comparing organisations themselves.
+
+- A case manager sees own cases and, during an active substitution (R7), the absent
+  colleague's cases it covers (``case_visible``, ``client_visible``).
+- A supervisor supervises whole organisations or single teams (``supervises``) and sees the
+  caseload figures and case metadata of those people's cases (``case_supervised``), never
+  client data — except one case at a time through a running emergency access
+  (``emergency_open``, issue 5 item 7).
+- Administrators and the data protection officer see no client data; the DPO reads the log of
+  emergency accesses of the municipality (``emergency_log_visible``).
+
+``tests/integration/test_access_matrix.py`` checks every route against every role and relation.
 """
 
 from __future__ import annotations

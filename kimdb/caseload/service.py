@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy import case as sql_case
@@ -86,62 +85,6 @@ def open_cases(user: User, sort: str = "inactive", descending: bool = False) -> 
 def inactive_count(rows: list[OpenCaseRow], days: int) -> int:
     """Return how many of ``rows`` have had no activity for ``days`` days or more (R6)."""
     return sum(1 for r in rows if r.days_inactive >= days)
-
-
-@dataclass(frozen=True)
-class TeamRow:
-    """One case manager in the supervisor's table: name and caseload."""
-
-    user: User
-    caseload: Caseload
-    inactive: int
-
-
-def organisation_caseloads(organisation_id: int, inactive_days: int) -> list[TeamRow]:
-    """Return the organisation's case managers with their caseload (R5): every active one, and
-    deactivated ones as long as they still hold open cases (those need reassigning).
-
-    Case metadata only (R8): counts, no client data. One grouped query for all figures.
-    """
-    cutoff = today() - dt.timedelta(days=inactive_days)
-    figures = (
-        select(
-            Case.owner_id,
-            func.count(Case.id).label("open_cases"),
-            func.sum(sql_case((Case.kind == CaseKind.CASE_MANAGEMENT, 1), else_=0)).label("cm"),
-            func.sum(sql_case((Case.last_activity_on <= cutoff, 1), else_=0)).label("inactive"),
-        )
-        .where(_open())
-        .group_by(Case.owner_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(User, figures.c.open_cases, figures.c.cm, figures.c.inactive)
-        .outerjoin(figures, figures.c.owner_id == User.id)
-        .where(
-            User.organisation_id == organisation_id,
-            User.role == Role.CASE_MANAGER,
-            or_(User.active.is_(True), figures.c.open_cases > 0),
-        )
-        .order_by(User.display_name)
-    ).all()
-    return [
-        TeamRow(
-            user=u,
-            caseload=Caseload(fte=u.fte, open_cases=n or 0, open_cm=int(cm or 0)),
-            inactive=int(inactive or 0),
-        )
-        for u, n, cm, inactive in rows
-    ]
-
-
-def team_total(rows: list[TeamRow]) -> Caseload:
-    """Return the summed caseload of ``rows`` (FTE and open cases), for the band of a team."""
-    return Caseload(
-        fte=sum((r.caseload.fte for r in rows), Decimal(0)) or Decimal("0.1"),
-        open_cases=sum(r.caseload.open_cases for r in rows),
-        open_cm=sum(r.caseload.open_cm for r in rows),
-    )
 
 
 # -- Supervisor dashboard (issue 5 items 2 and 3) ----------------------------------------------
