@@ -30,6 +30,8 @@ def use_password_parameters(parameters: Parameters) -> None:
     global _hasher, _DUMMY_HASH
     _hasher = PasswordHasher.from_parameters(parameters)
     _DUMMY_HASH = _hasher.hash("kimdb-no-such-user")
+
+
 MIN_PASSWORD_LENGTH = 10
 
 
