@@ -1,0 +1,28 @@
+"""The English catalog translates every German UI string (a missing one would show German)."""
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+CATALOG = Path(__file__).parents[2] / "kimdb/translations/en/LC_MESSAGES/messages.po"
+TEMPLATE = Path(__file__).parents[2] / "kimdb/translations/messages.pot"
+
+
+def _strings(message) -> tuple[str, ...]:
+    return message.string if isinstance(message.string, tuple) else (message.string,)
+
+
+def test_every_string_has_an_english_translation_that_is_not_fuzzy():
+    with CATALOG.open("rb") as f:
+        catalog = read_po(f)
+    missing = [m.id for m in catalog if m.id and (m.fuzzy or not all(_strings(m)))]
+    assert not missing, f"untranslated or fuzzy: {missing[:10]}"
+
+
+def test_the_catalog_holds_every_extracted_string():
+    with TEMPLATE.open("rb") as f:
+        template = read_po(f)
+    with CATALOG.open("rb") as f:
+        catalog = read_po(f)
+    absent = [m.id for m in template if m.id and m.id not in catalog]
+    assert not absent, f"run `make messages`: {absent[:10]}"
