@@ -592,7 +592,8 @@ def update_user_account(
 
     Raises AccountRefused as ``create_user_account`` does, and when an administrator would
     take their own admin role, or a person with open cases would change role or
-    organisation before the cases are reassigned; nothing is written then.
+    organisation before the cases are reassigned; nothing is written then. A change of role or
+    organisation ends the substitutions the person would still do and their emergency accesses.
     """
     _check_manages(admin, user)
     username = clean_username(username)
@@ -613,8 +614,12 @@ def update_user_account(
         scopes = {(s.organisation_id, s.team_id) for s in user.supervisions} or {
             (organisation.id, None)
         }
+    moved = role is not user.role or organisation.id != user.organisation_id
     try:
         with transaction():
+            if moved:  # a substitute changing organisation or role stops substituting (R7, R8)
+                _end_substitutions_by(user)
+                _end_emergency_accesses_of(user)
             user.username = username
             user.display_name = display_name
             user.role = role
@@ -665,20 +670,44 @@ def deactivate(admin: User, user: User) -> int:
     """
     _check_manages(admin, user)
     check_not_self_deactivation(admin.id, user.id)
-    on, moment = today(), now()
-    with transaction() as session:
-        substitutions = session.scalars(
-            select(Substitution).where(  # ends_with_deactivation, in SQL
-                Substitution.substitute_id == user.id,
-                Substitution.ended_at.is_(None),
-                Substitution.last_day >= on,
-            )
-        ).all()
-        for substitution in substitutions:
-            substitution.ended_at = moment
+    with transaction():
+        ended = _end_substitutions_by(user)
+        _end_emergency_accesses_of(user)
         user.active = False
         user.session_token = _new_session_token()
+    return ended
+
+
+def _end_substitutions_by(user: User) -> int:
+    """End (inside the caller's transaction) the running and future substitutions in which
+    ``user`` is the substitute (``ends_with_deactivation``, in SQL); return how many."""
+    substitutions = db.session.scalars(
+        select(Substitution).where(
+            Substitution.substitute_id == user.id,
+            Substitution.ended_at.is_(None),
+            Substitution.last_day >= today(),
+        )
+    ).all()
+    moment = now()
+    for substitution in substitutions:
+        substitution.ended_at = moment
     return len(substitutions)
+
+
+def _end_emergency_accesses_of(user: User) -> None:
+    """End (inside the caller's transaction) ``user``'s running emergency accesses, so a
+    reactivated account does not find them open again."""
+    from kimdb.emergency.models import EmergencyAccess
+
+    moment = now()
+    for access in db.session.scalars(
+        select(EmergencyAccess).where(
+            EmergencyAccess.supervisor_id == user.id,
+            EmergencyAccess.ended_at.is_(None),
+            EmergencyAccess.expires_at > moment,
+        )
+    ):
+        access.ended_at = moment
 
 
 def reactivate(admin: User, user: User) -> None:

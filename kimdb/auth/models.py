@@ -75,7 +75,8 @@ class User(UserMixin, db.Model):
         """Return the FTE valid on ``day`` (see ``kimdb.caseload.rules.fte_on``)."""
         from kimdb.caseload.rules import fte_on
 
-        return fte_on([(p.valid_from, p.fte) for p in self.fte_periods], day)
+        # Sorted here too: a period appended in this session is not in order yet.
+        return fte_on(sorted((p.valid_from, p.fte) for p in self.fte_periods), day)
 
     @property
     def fte(self) -> Decimal:

@@ -36,6 +36,8 @@ def substituting(user: User, day: dt.date | None = None) -> ColumnElement[bool]:
     from kimdb.substitution.models import Substitution, substitution_cases
 
     day = day or today()
+    if user.role is not Role.CASE_MANAGER:
+        return false()
     selected = exists(
         select(substitution_cases.c.case_id)
         .where(
@@ -44,7 +46,9 @@ def substituting(user: User, day: dt.date | None = None) -> ColumnElement[bool]:
         )
         .correlate_except(substitution_cases)  # the case is the one of the outermost query
     )
-    return exists(
+    # A substitute moved to another organisation loses the cases even before the
+    # substitution is ended (kimdb.auth.admin ends it with the move).
+    covering = exists(
         select(Substitution.id).where(
             Substitution.substitute_id == user.id,
             Substitution.absent_user_id == Case.owner_id,
@@ -54,6 +58,7 @@ def substituting(user: User, day: dt.date | None = None) -> ColumnElement[bool]:
             or_(Substitution.only_selected.is_(False), selected),
         )
     )
+    return and_(Case.organisation_id == user.organisation_id, covering)
 
 
 def case_visible(user: User) -> ColumnElement[bool]:
@@ -156,7 +161,7 @@ def emergency_open(user: User, moment: dt.datetime | None = None) -> ColumnEleme
     if user.role is not Role.SUPERVISOR:
         return false()
     moment = moment or now()
-    return exists(
+    running = exists(
         select(EmergencyAccess.id).where(
             EmergencyAccess.case_id == Case.id,
             EmergencyAccess.supervisor_id == user.id,
@@ -164,6 +169,9 @@ def emergency_open(user: User, moment: dt.datetime | None = None) -> ColumnEleme
             EmergencyAccess.ended_at.is_(None),
         )
     )
+    # Still the owner's supervisor: a supervision removed or a case reassigned out of scope
+    # ends the access at once, not when its time runs out.
+    return and_(running, case_supervised(user))
 
 
 # -- emergency access (issue 5 item 7) ---------------------------------------------------------

@@ -78,7 +78,8 @@ def upgrade():
         batch_op.create_index('ix_emergency_accesses_supervisor_until', ['supervisor_id', 'expires_at'], unique=False)
 
     # Each user's FTE so far becomes their first FTE period, from the day the account was made.
-    created_day = "date(created_at)" if op.get_bind().dialect.name == "sqlite" else "CAST(created_at AS DATE)"
+    # The calendar day in Berlin on PostgreSQL; SQLite has no time zones (UTC day).
+    created_day = "date(created_at)" if op.get_bind().dialect.name == "sqlite" else "CAST(created_at AT TIME ZONE 'Europe/Berlin' AS DATE)"
     op.execute(f"INSERT INTO fte_periods (user_id, fte, valid_from) SELECT id, fte, {created_day} FROM users")
     # Supervisors so far saw their own organisation: they keep supervising it.
     op.execute(
@@ -118,6 +119,7 @@ def downgrade():
         "(SELECT p.fte FROM fte_periods p WHERE p.user_id = users.id ORDER BY p.valid_from LIMIT 1), 1.00)"
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.alter_column('fte', server_default=None)
         batch_op.create_check_constraint(op.f('ck_users_fte_range'), 'fte >= 0.1 AND fte <= 1.0')
 
     with op.batch_alter_table('emergency_accesses', schema=None) as batch_op:
