@@ -68,6 +68,22 @@ class Config:
         if not 1 <= self.EMERGENCY_ACCESS_HOURS <= 24:
             raise ValueError("KIMDB_EMERGENCY_ACCESS_HOURS must be between 1 and 24 (hours)")
         self.CONSENT_FORMS_DIR = _env("CONSENT_FORMS_DIR", str(BASE_DIR / "consent_forms"))
+        # Days after a case's closure until the client's personal data are erased (issue 6
+        # item 5; README "Retention" says why three years).
+        self.RETENTION_DAYS = _env_int("RETENTION_DAYS", 3 * 365)
+        if self.RETENTION_DAYS < self.REOPEN_DAYS:
+            raise ValueError("KIMDB_RETENTION_DAYS must not be shorter than KIMDB_REOPEN_DAYS")
+        # Two-factor login (TOTP): roles that must use it; case managers may be required too.
+        self.TOTP_REQUIRED_ROLES = tuple(
+            r.strip()
+            for r in (_env("TOTP_REQUIRED_ROLES", "supervisor,admin,dpo") or "").split(",")
+            if r.strip()
+        )
+        if (
+            _env_bool("TOTP_CASE_MANAGERS", False)
+            and "case_manager" not in self.TOTP_REQUIRED_ROLES
+        ):
+            self.TOTP_REQUIRED_ROLES += ("case_manager",)
 
         self.BABEL_DEFAULT_LOCALE = "de"
         self.BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"  # kimdb serves NRW (kimdb.timeutil)
@@ -82,9 +98,14 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_NAME = "kimdb_session"
         self.PERMANENT_SESSION_LIFETIME = _env_int("SESSION_MINUTES", 480) * 60
+        # A session unused this long ends (issue 6 item 7); the absolute limit stays.
+        self.SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
 
         self.WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
-        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        # KIMDB_RATELIMIT_STORAGE_URL (KIMDB_RATELIMIT_STORAGE_URI is the older name).
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL") or _env(
+            "RATELIMIT_STORAGE_URI", "memory://"
+        )
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_LOGIN_ACCOUNT = _env("RATELIMIT_LOGIN_ACCOUNT", "20 per hour")

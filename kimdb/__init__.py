@@ -104,6 +104,7 @@ def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
 
 def _register_models() -> None:
     """Import every model module so that SQLAlchemy and Alembic know all tables."""
+    import kimdb.audit.models
     import kimdb.auth.models
     import kimdb.cases.models
     import kimdb.clients.models

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kimdb.crypto import EncryptedText
 from kimdb.extensions import db, enum_column
 from kimdb.orgs.models import Organisation, Team
 from kimdb.timeutil import today
@@ -56,6 +58,11 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Part of every session id; a new value (logout, password change) ends all sessions.
     session_token: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # Two-factor login (TOTP, RFC 6238; issue 6 item 7): the shared secret (encrypted), when it
+    # was confirmed, and the last time step used (a code is accepted once only).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     organisation: Mapped[Organisation] = relationship()
     team: Mapped[Team | None] = relationship()

@@ -31,7 +31,7 @@ class Consent(db.Model):
     form_language: Mapped[str] = mapped_column(String(8))
     signed_on: Mapped[dt.date] = mapped_column(Date)
     processing_agreed: Mapped[bool]
-    scan_key: Mapped[str] = mapped_column(String(64), unique=True)
+    scan_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # None: erased
     scan_media_type: Mapped[str] = mapped_column(String(40))
     scan_size: Mapped[int] = mapped_column(Integer)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -39,7 +39,11 @@ class Consent(db.Model):
         DateTime(timezone=True), server_default=func.now()
     )
 
-    recorded_by: Mapped[User] = relationship()
+    # Full withdrawal (R2): who recorded it and when; the client's personal data are erased.
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
     exchanges: Mapped[list[ConsentExchange]] = relationship(
         back_populates="consent", order_by="ConsentExchange.id", cascade="all, delete-orphan"
     )
@@ -58,6 +62,7 @@ class ConsentExchange(db.Model):
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     consent: Mapped[Consent] = relationship(back_populates="exchanges")
     partner: Mapped[Partner] = relationship()
