@@ -104,18 +104,25 @@ def seed_municipalities_command() -> None:
 @click.option("--all", "everything", is_flag=True, help="Rebuild every index, not only missing.")
 @click.option("--batch", default=500, show_default=True, help="Clients per transaction.")
 def reindex_command(everything: bool, batch: int) -> None:
-    """Fill the name and date-of-birth search indexes (blind indexes) of clients.
+    """Fill the name and date-of-birth search indexes (blind indexes) of clients, and the
+    phonetic name indexes of the duplicate check (issue 6 item 2).
 
-    Needed once after upgrading from the foundation release, and with --all after changing
-    KIMDB_BLIND_INDEX_KEY. Runs in batches; safe to interrupt and run again.
+    Needed once after upgrading from the foundation release or to the phonetic indexes, and
+    with --all after changing KIMDB_BLIND_INDEX_KEY. Runs in batches; safe to interrupt and
+    run again.
     """
+    from sqlalchemy import or_
+
     from kimdb.clients.models import Client
 
     done, last_id = 0, 0
     while True:
         query = select(Client).where(Client.id > last_id).order_by(Client.id).limit(batch)
         if not everything:
-            query = query.where(Client.family_name_index.is_(None))
+            query = query.where(
+                Client.erased_at.is_(None),
+                or_(Client.family_name_index.is_(None), Client.family_name_phonetic.is_(None)),
+            )
         clients = db.session.scalars(query).all()
         if not clients:
             break

@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.auth.models import User
+from kimdb.clients.phonetics import phonetic_key
 from kimdb.clients.rules import normalise_date, normalise_name
 from kimdb.consent.models import Consent
 from kimdb.crypto import EncryptedDate, EncryptedText, blind_index
@@ -83,10 +84,27 @@ class Client(db.Model):
     registered_by: Mapped[User] = relationship()
 
     def refresh_search_index(self) -> None:
-        """Recompute the blind indexes from the (decrypted) name and date of birth."""
-        self.family_name_index = blind_index(normalise_name(self.family_name))
-        self.given_name_index = blind_index(normalise_name(self.given_name))
-        self.date_of_birth_index = blind_index(normalise_date(self.date_of_birth))
+        """Recompute the blind indexes from the (decrypted) name and date of birth.
+
+        Exact indexes: keyed hash of the normalised name and of the ISO date. Phonetic indexes:
+        keyed hash of ``"phon:"`` + the Kölner Phonetik code of each name (issue 6 item 2,
+        ``kimdb.clients.phonetics``). A missing value (erased, R2) or a name without a code
+        gets no index (None). Raises CryptoError if the blind-index key is not configured.
+        """
+
+        def hashed(text: str | None) -> str | None:
+            return None if text is None else blind_index(text)
+
+        def name_index(name: str | None) -> str | None:
+            return None if name is None else blind_index(normalise_name(name))
+
+        self.family_name_index = name_index(self.family_name)
+        self.given_name_index = name_index(self.given_name)
+        self.date_of_birth_index = hashed(
+            None if self.date_of_birth is None else normalise_date(self.date_of_birth)
+        )
+        self.family_name_phonetic = hashed(phonetic_key(self.family_name))
+        self.given_name_phonetic = hashed(phonetic_key(self.given_name))
 
     @property
     def full_name(self) -> str:
