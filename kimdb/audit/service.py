@@ -1,0 +1,343 @@
+"""Use cases of the audit log: append an entry to the chain, verify the chain, search it (DPO),
+and list a client's entries (Art. 15 export).
+
+Entries are only ever appended: there is no function (and no route) that changes or deletes one
+(issue 6 item 3). Source: issue 6 item 3; DESIGN.md §4; GDPR Art. 5(2), Art. 15, Art. 32.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import g, has_request_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from kimdb.audit import rules
+from kimdb.audit.models import AuditEntry, AuditHead
+from kimdb.auth.models import Role, User
+from kimdb.extensions import db, transaction
+from kimdb.rules import RuleViolation
+from kimdb.timeutil import LOCAL_ZONE, now
+
+HEAD_ID = 1
+VERIFY_BATCH = 2000
+PAGE_SIZE = 50
+_WROTE = "kimdb_audit_wrote"  # session.info key: this transaction has flushed changes
+
+
+class NotAllowed(RuleViolation):
+    """Only the data protection officer reads the audit log (views answer 403)."""
+
+
+# -- is a write under way? ----------------------------------------------------------------------
+@event.listens_for(Session, "after_flush")
+def _mark_written(session: Session, _context) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _clear_written(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def writing(session: Session) -> bool:
+    """True if ``session``'s transaction holds changes of a use case (pending or flushed), i.e.
+    an entry added now commits (or rolls back) together with them."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+# -- appending ----------------------------------------------------------------------------------
+def _lock_head(session: Session) -> AuditHead:
+    """Return the head row, locked until the end of the transaction, so that concurrent
+    writers append one after the other. PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite has no
+    row locks, so a no-op UPDATE takes the database's write lock before the head is read
+    (otherwise two readers could both try to upgrade and one would fail)."""
+    if session.get_bind().dialect.name == "sqlite":
+        table = AuditHead.__table__
+        session.execute(update(table).where(table.c.id == HEAD_ID).values(id=table.c.id))
+    query = (
+        select(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    head = session.scalar(query)
+    if head is None:
+        # The migration writes the head; it is recreated only for an emptied table (tests). A
+        # restarted chain next to old entries shows as a broken link in ``verify``.
+        try:
+            with session.begin_nested():
+                session.add(AuditHead(id=HEAD_ID, last_entry_id=None, last_hash=rules.GENESIS_HASH))
+        except IntegrityError:
+            pass  # another writer created it at the same moment
+        head = session.scalar(query)
+    return head
+
+
+def append(
+    session: Session,
+    action: str,
+    *,
+    user_id: int | None = None,
+    client_id: int | None = None,
+    case_id: int | None = None,
+    on_behalf_of_id: int | None = None,
+    detail: str = "",
+    session_ref: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain in ``session``'s current transaction and return it
+    (flushed: it has its id). Does not commit. Locks the head row until the transaction ends."""
+    head = _lock_head(session)
+    entry = AuditEntry(
+        at=now(),
+        user_id=user_id,
+        on_behalf_of_id=on_behalf_of_id,
+        session_ref=session_ref,
+        action=action[: rules.ACTION_LENGTH],
+        client_id=client_id,
+        case_id=case_id,
+        detail=(detail or "")[: rules.DETAIL_LENGTH],
+        prev_hash=head.last_hash,
+    )
+    entry.hash = rules.entry_hash(entry.prev_hash, entry)
+    session.add(entry)
+    session.flush()
+    head.last_entry_id = entry.id
+    head.last_hash = entry.hash
+    session.flush()
+    return entry
+
+
+def record(
+    action: str,
+    *,
+    user: User | int | None = None,
+    client_id: int | None = None,
+    case_id: int | None = None,
+    on_behalf_of_id: int | None = None,
+    detail: str = "",
+    session_ref: str | None = None,
+) -> AuditEntry:
+    """Record one read or write of client data and return the entry.
+
+    ``action`` like ``"write:privacy.withdraw"`` (at most 60 characters); ``user`` the acting
+    user (a User or its id; None for the system, e.g. a cron purge); ``on_behalf_of_id`` the
+    case owner when ``user`` acts as substitute; ``detail`` at most 200 characters and never
+    personal data; ``session_ref`` see ``rules.session_ref``.
+
+    Inside a use case that has already written (pending or flushed changes in ``db.session``),
+    the entry joins that transaction: it commits with the use case and rolls back with it, so
+    call ``record`` after the use case's first write. Otherwise (a read) the entry is committed
+    at once in a small transaction of its own. Within a request, an explicit call replaces the
+    entry the request hook would write (one entry per request).
+    """
+    user_id = user.id if isinstance(user, User) else user
+    session = db.session()
+    fields = dict(
+        user_id=user_id,
+        client_id=client_id,
+        case_id=case_id,
+        on_behalf_of_id=on_behalf_of_id,
+        detail=detail,
+        session_ref=session_ref,
+    )
+    if has_request_context():
+        g.audit_recorded = True
+    if writing(session):
+        return append(session, action, **fields)
+    with transaction() as tx:
+        return append(tx, action, **fields)
+
+
+# -- verifying ------------------------------------------------------------------------------------
+def verify(batch: int = VERIFY_BATCH) -> tuple[int, list[rules.Problem]]:
+    """Check the whole chain: stream every entry in id order, ``batch`` rows per query, then
+    compare with the head. Returns (number of entries checked, problems); no problems means the
+    chain is intact. Entries appended while it runs are checked too."""
+    table = AuditEntry.__table__
+    names = ("id", "at", "user_id", "on_behalf_of_id", "session_ref", "action", "client_id")
+    columns = [table.c[name] for name in (*names, "case_id", "detail", "prev_hash", "hash")]
+    verifier = rules.ChainVerifier()
+    session = db.session
+    last_id = 0
+    for _round in range(10):  # catch up with writers a few times, then judge
+        while True:
+            rows = session.execute(
+                select(*columns).where(table.c.id > last_id).order_by(table.c.id).limit(batch)
+            ).all()
+            for row in rows:
+                verifier.feed(row)
+            if rows:
+                last_id = rows[-1].id
+            if len(rows) < batch:
+                break
+        head = session.execute(
+            select(AuditHead.last_entry_id, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
+        ).first()
+        session.rollback()  # end the read transaction: the next round sees new commits
+        if head is None or head.last_entry_id is None or head.last_entry_id <= last_id:
+            break
+    if head is None:
+        return verifier.count, verifier.finish(None, None)
+    return verifier.count, verifier.finish(head.last_entry_id, head.last_hash)
+
+
+# -- reading (DPO, Art. 15) -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """One entry as the DPO's page shows it: no client data beyond ids and the case number."""
+
+    id: int
+    at: dt.datetime
+    user_name: str | None
+    on_behalf_of_name: str | None
+    action: str
+    label: str
+    client_id: int | None
+    case_id: int | None
+    case_number: str | None
+    session_ref: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of search results, newest first."""
+
+    rows: list[Row]
+    page: int
+    pages: int
+    total: int
+
+
+def municipality_users(dpo: User) -> list[User]:
+    """Return the users of organisations in ``dpo``'s municipality, by display name (the choice
+    of the DPO's search form)."""
+    from kimdb.orgs.models import Organisation
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Organisation, User.organisation_id == Organisation.id)
+            .where(Organisation.municipality_id == _municipality_of(dpo))
+            .order_by(User.display_name, User.username)
+        )
+    )
+
+
+def _municipality_of(dpo: User):
+    from kimdb.orgs.models import Organisation
+
+    return (
+        select(Organisation.municipality_id)
+        .where(Organisation.id == dpo.organisation_id)
+        .scalar_subquery()
+    )
+
+
+def _visible(dpo: User):
+    """SQL condition on AuditEntry: entries of users in ``dpo``'s municipality, and system
+    entries (no user)."""
+    from kimdb.orgs.models import Organisation
+
+    users = (
+        select(User.id)
+        .join(Organisation, User.organisation_id == Organisation.id)
+        .where(Organisation.municipality_id == _municipality_of(dpo))
+    )
+    return or_(AuditEntry.user_id.is_(None), AuditEntry.user_id.in_(users))
+
+
+def local_day_start(day: dt.date) -> dt.datetime:
+    """Return the first moment (UTC) of the Berlin calendar day ``day``."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_ZONE).astimezone(dt.UTC)
+
+
+def search(
+    dpo: User,
+    *,
+    user_id: int | None = None,
+    client_id: int | None = None,
+    case_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> AuditPage:
+    """Return page ``page`` (1-based, clamped) of the entries the data protection officer
+    ``dpo`` may read (users of their municipality and system entries), newest first, filtered
+    by acting user, client id, case id and Berlin days ``date_from``..``date_to`` (inclusive).
+
+    Raises NotAllowed for anyone but the DPO. Source: issue 6 item 3; GDPR Art. 39.
+    """
+    from sqlalchemy import func
+
+    from kimdb.cases.models import Case
+
+    if dpo.role is not Role.DPO:
+        raise NotAllowed(_l("Nur die Datenschutzbeauftragte kann das Audit-Protokoll lesen."))
+    conditions = [_visible(dpo)]
+    if user_id is not None:
+        conditions.append(AuditEntry.user_id == user_id)
+    if client_id is not None:
+        conditions.append(AuditEntry.client_id == client_id)
+    if case_id is not None:
+        conditions.append(AuditEntry.case_id == case_id)
+    if date_from is not None:
+        conditions.append(AuditEntry.at >= local_day_start(date_from))
+    if date_to is not None:
+        conditions.append(AuditEntry.at < local_day_start(date_to + dt.timedelta(days=1)))
+    total = db.session.scalar(select(func.count(AuditEntry.id)).where(*conditions))
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    actor, owner = aliased(User), aliased(User)
+    result = db.session.execute(
+        select(
+            AuditEntry,
+            actor.display_name,
+            owner.display_name,
+            Case.opened_on,
+        )
+        .outerjoin(actor, actor.id == AuditEntry.user_id)
+        .outerjoin(owner, owner.id == AuditEntry.on_behalf_of_id)
+        .outerjoin(Case, Case.id == AuditEntry.case_id)
+        .where(*conditions)
+        .order_by(AuditEntry.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    rows = [
+        Row(
+            id=entry.id,
+            at=entry.at,
+            user_name=actor_name,
+            on_behalf_of_name=owner_name,
+            action=entry.action,
+            label=rules.action_label(entry.action),
+            client_id=entry.client_id,
+            case_id=entry.case_id,
+            case_number=(
+                f"{opened_on.year}-{entry.case_id:06d}" if opened_on is not None else None
+            ),
+            session_ref=entry.session_ref,
+            detail=entry.detail,
+        )
+        for entry, actor_name, owner_name, opened_on in result
+    ]
+    return AuditPage(rows=rows, page=page, pages=pages, total=total)
+
+
+def entries_for_client(client_id: int) -> list[AuditEntry]:
+    """Return every entry about client ``client_id``, oldest first (who accessed their data
+    when; GDPR Art. 15(1)(c) for the export). Entries of the client's cases that were written
+    without the client id (none by the request hook) are not included."""
+    return list(
+        db.session.scalars(
+            select(AuditEntry).where(AuditEntry.client_id == client_id).order_by(AuditEntry.id)
+        )
+    )
