@@ -42,7 +42,7 @@ $(DEMO_ENV): | $(VENV)/.installed
 	@$(BIN)/python -c "import secrets; from kimdb.crypto import generate_key; \
 	print('KIMDB_CONFIG=development'); \
 	print('KIMDB_SECRET_KEY=' + secrets.token_urlsafe(48)); \
-	print('KIMDB_ENCRYPTION_KEY=' + generate_key()); \
+	print('KIMDB_ENCRYPTION_KEYS=' + generate_key()); \
 	print('KIMDB_BLIND_INDEX_KEY=' + generate_key()); \
 	print('KIMDB_DATABASE_URL=sqlite:///' + __import__('os').path.abspath('instance/demo.sqlite3')); \
 	print('KIMDB_STORAGE_DIR=' + __import__('os').path.abspath('instance/demo-storage'))" > $@

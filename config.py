@@ -44,7 +44,9 @@ class Config:
     process can change ``KIMDB_*`` variables before it builds an app.
     """
 
-    REQUIRED = ("SECRET_KEY", "ENCRYPTION_KEY", "BLIND_INDEX_KEY")
+    # The encryption keys are required too, from one of three variables: kimdb.crypto checks
+    # them (keyring_from_settings) and names the variable in its error.
+    REQUIRED = ("SECRET_KEY", "BLIND_INDEX_KEY")
     secure_cookies_default = True
 
     def __init__(self) -> None:
@@ -53,7 +55,11 @@ class Config:
             "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'kimdb.sqlite3'}"
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-        # Base64 (urlsafe) 32-byte AES-256-GCM key; never stored in the database.
+        # AES-256-GCM keys (urlsafe base64 of 32 bytes), newest first; never in the database.
+        # Exactly one of: the keys themselves (comma- or newline-separated), a key file (one
+        # key per line, mode 600), or the older single-variable name (issue 6 item 1).
+        self.ENCRYPTION_KEYS = _env("ENCRYPTION_KEYS")
+        self.ENCRYPTION_KEYS_FILE = _env("ENCRYPTION_KEYS_FILE")
         self.ENCRYPTION_KEY = _env("ENCRYPTION_KEY")
         # Urlsafe base64 HMAC key (>= 32 bytes) of the name/date-of-birth search indexes.
         self.BLIND_INDEX_KEY = _env("BLIND_INDEX_KEY")

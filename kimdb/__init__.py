@@ -57,7 +57,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
             + " (see README.md, Configuration)"
         )
     try:
-        crypto.configure(app.config["ENCRYPTION_KEY"])
+        crypto.configure(
+            crypto.keyring_from_settings(
+                app.config.get("ENCRYPTION_KEYS"),
+                app.config.get("ENCRYPTION_KEYS_FILE"),
+                app.config.get("ENCRYPTION_KEY"),
+            )
+        )
         crypto.configure_blind_index(app.config["BLIND_INDEX_KEY"])
     except crypto.CryptoError as exc:
         raise ConfigurationError(str(exc)) from exc

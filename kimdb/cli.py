@@ -132,3 +132,64 @@ def reindex_command(everything: bool, batch: int) -> None:
         done += len(clients)
         last_id = clients[-1].id
     click.echo(f"reindexed {done} clients")
+
+
+@kimdb_cli.command("rotate-keys")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows per transaction.",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be re-encrypted.")
+@click.option("--check", is_flag=True, help="Say which keys are used and which can be removed.")
+def rotate_keys_command(batch_size: int, dry_run: bool, check: bool) -> None:
+    """Re-encrypt every encrypted column and consent scan to the newest key (issue 6 item 1).
+
+    Add the new key first in KIMDB_ENCRYPTION_KEYS, keep the old ones after it, then run this.
+    Refuses, changing nothing, if any ciphertext uses a key that is not configured. Safe to
+    interrupt and run again: what is already under the newest key is skipped. With --check it
+    exits with status 1 while anything still needs rotation (README.md, Key rotation).
+    """
+    from flask import current_app
+
+    from kimdb import rotation
+    from kimdb.consent.storage import ScanStorage
+    from kimdb.crypto import keyring
+
+    ring = keyring()
+    storage = ScanStorage(current_app.config["STORAGE_DIR"])
+    if check or dry_run:
+        census = rotation.take_census(db.engine, db.metadata, storage, ring)
+        reason = rotation.refusal(census, ring)
+        if dry_run:
+            for table in census.tables:
+                click.echo(
+                    f"{table.name}: {table.rows_to_rotate} of {table.rows} rows to re-encrypt"
+                )
+            click.echo(f"scan files: {census.files_to_rotate} of {sum(census.files.values())}")
+            if reason:
+                raise click.ClickException(reason)
+            click.echo(
+                f"dry run: {census.rows_to_rotate} rows and {census.files_to_rotate} scan files "
+                "would be re-encrypted; nothing was changed"
+            )
+            return
+        for line in rotation.describe_census(census, ring):
+            click.echo(line)
+        if reason or census.rows_to_rotate or census.files_to_rotate:
+            sys.exit(1)
+        return
+
+    def report(progress: rotation.Progress) -> None:
+        click.echo(f"  {progress.what}: {progress.done}/{progress.total}")
+
+    try:
+        result = rotation.rotate(db.engine, db.metadata, storage, ring, batch_size, report)
+    except rotation.RotationRefused as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(result.summary())
+    census = rotation.take_census(db.engine, db.metadata, storage, ring)
+    for line in rotation.describe_census(census, ring):
+        click.echo(line)

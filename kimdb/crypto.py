@@ -1,8 +1,9 @@
 """Field and file encryption (AES-256-GCM from ``cryptography``).
 
 Every ciphertext starts with a format byte and the 4-byte id of the key that made it, so that
-several keys can be held at once and rotated (DESIGN.md §4). Keys come from the environment
-(``KIMDB_ENCRYPTION_KEY``), never from the database.
+several keys can be held at once and rotated (DESIGN.md §4; issue 6 item 1). Keys come from the
+environment (``KIMDB_ENCRYPTION_KEYS``, a key file named by ``KIMDB_ENCRYPTION_KEYS_FILE``, or
+the older ``KIMDB_ENCRYPTION_KEY``), never from the database.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,6 +26,12 @@ from sqlalchemy.types import TypeDecorator
 FORMAT_V1 = b"\x01"
 NONCE_BYTES = 12
 KEY_ID_BYTES = 4
+# Format byte and key id: what rotation and its checks read without decrypting.
+HEADER_BYTES = 1 + KEY_ID_BYTES
+
+KEYS_VARIABLE = "KIMDB_ENCRYPTION_KEYS"
+KEYS_FILE_VARIABLE = "KIMDB_ENCRYPTION_KEYS_FILE"
+LEGACY_KEY_VARIABLE = "KIMDB_ENCRYPTION_KEY"
 
 
 class CryptoError(Exception):
@@ -29,38 +39,91 @@ class CryptoError(Exception):
 
 
 def generate_key() -> str:
-    """Return a new random 256-bit key, urlsafe base64, for ``KIMDB_ENCRYPTION_KEY``."""
+    """Return a new random 256-bit key, urlsafe base64, for ``KIMDB_ENCRYPTION_KEYS``."""
     return base64.urlsafe_b64encode(AESGCM.generate_key(bit_length=256)).decode("ascii")
 
 
-def _decode_key(text: str) -> bytes:
+def _decode_key(text: str, where: str = LEGACY_KEY_VARIABLE) -> bytes:
+    """Return the 32 raw bytes of one urlsafe-base64 key; ``where`` names it in the error."""
     try:
         key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
     except (binascii.Error, ValueError) as exc:
-        raise CryptoError("KIMDB_ENCRYPTION_KEY is not valid base64") from exc
+        raise CryptoError(f"{where} is not valid urlsafe base64") from exc
     if len(key) != 32:
-        raise CryptoError("KIMDB_ENCRYPTION_KEY must encode exactly 32 bytes (AES-256)")
+        raise CryptoError(f"{where} must encode exactly 32 bytes (AES-256), not {len(key)}")
     return key
+
+
+def split_keys(text: str) -> list[str]:
+    """Return the keys in ``text``: separated by commas or line breaks, newest first.
+
+    Blank entries and ``#`` comments (to the end of a line) are left out, so a key file can say
+    when each key was made. Does not check the keys (see Keyring).
+    """
+    keys = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        keys.extend(part.strip() for part in line.split(",") if part.strip())
+    return keys
+
+
+def key_id_hex(key_id: bytes) -> str:
+    """Return a 4-byte key id as 8 hex digits, the form shown to operators."""
+    return key_id.hex()
 
 
 class Keyring:
     """Holds the encryption keys; the first one encrypts, every one decrypts.
 
-    ``keys`` is a comma-separated list of urlsafe-base64 32-byte keys, newest first.
-    Raises CryptoError for a malformed key.
+    ``keys`` is either text (keys separated by commas or line breaks, see ``split_keys``) or a
+    list of keys, each urlsafe base64 of 32 bytes, newest first. ``source`` names where they
+    came from in error messages (e.g. ``KIMDB_ENCRYPTION_KEYS``). Raises CryptoError for no key,
+    a malformed key (naming its position), or two keys with the same id.
     """
 
-    def __init__(self, keys: str) -> None:
-        decoded = [_decode_key(k) for k in keys.split(",") if k.strip()]
-        if not decoded:
-            raise CryptoError("no encryption key given")
-        self._by_id = {self.key_id(k): AESGCM(k) for k in decoded}
-        self._current_id = self.key_id(decoded[0])
+    def __init__(self, keys: str | Iterable[str], source: str = LEGACY_KEY_VARIABLE) -> None:
+        texts = split_keys(keys) if isinstance(keys, str) else [k for k in keys if k.strip()]
+        if not texts:
+            raise CryptoError(f"no encryption key given in {source}")
+        decoded = [
+            _decode_key(k, source if len(texts) == 1 else f"key {n} of {source}")
+            for n, k in enumerate(texts, start=1)
+        ]
+        self._by_id: dict[bytes, AESGCM] = {}
+        self._order: list[bytes] = []
+        for n, key in enumerate(decoded, start=1):
+            kid = self.key_id(key)
+            if kid in self._by_id:
+                raise CryptoError(f"key {n} of {source} is listed twice")
+            self._by_id[kid] = AESGCM(key)
+            self._order.append(kid)
+        self._current_id = self._order[0]
+        self.source = source
 
     @staticmethod
     def key_id(key: bytes) -> bytes:
         """Return the 4-byte id of ``key`` (a prefix of its SHA-256; reveals nothing usable)."""
         return hashlib.sha256(b"kimdb-key-id:" + key).digest()[:KEY_ID_BYTES]
+
+    @property
+    def current_id(self) -> bytes:
+        """The 4-byte id of the newest key, the one that encrypts."""
+        return self._current_id
+
+    @property
+    def key_ids(self) -> tuple[bytes, ...]:
+        """The 4-byte ids of all configured keys, newest first."""
+        return tuple(self._order)
+
+    @property
+    def current_header(self) -> bytes:
+        """Format byte and id of the newest key: how every up-to-date ciphertext begins."""
+        return FORMAT_V1 + self._current_id
+
+    @property
+    def known_headers(self) -> tuple[bytes, ...]:
+        """Format byte and key id of every configured key: the ciphertexts it can decrypt."""
+        return tuple(FORMAT_V1 + kid for kid in self._order)
 
     def encrypt(self, plaintext: bytes) -> bytes:
         """Encrypt ``plaintext`` with the current key; return format byte, key id, nonce, ct."""
@@ -85,21 +148,94 @@ class Keyring:
         except InvalidTag as exc:
             raise CryptoError("ciphertext was altered or the key is wrong") from exc
 
+    def is_current(self, blob: bytes) -> bool:
+        """Return whether ``blob`` (or its first HEADER_BYTES) was made with the newest key."""
+        return bytes(blob[:HEADER_BYTES]) == self.current_header
+
+    def reencrypt(self, blob: bytes) -> bytes:
+        """Return ``blob`` encrypted afresh with the newest key (same plaintext).
+
+        Raises CryptoError like ``decrypt``. Source: issue 6 item 1 (rotation).
+        """
+        return self.encrypt(self.decrypt(blob))
+
+
+def read_key_file(path: str) -> str:
+    """Return the text of the key file ``path`` (``KIMDB_ENCRYPTION_KEYS_FILE``).
+
+    Raises CryptoError naming the variable if the file is missing or unreadable, or if its
+    permissions let the group or others read or write it (the keys protect special-category
+    data, GDPR Art. 9 and 32: ``chmod 600`` it, owned by the user kimdb runs as).
+    """
+    file = Path(path)
+    try:
+        mode = file.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise CryptoError(f"{KEYS_FILE_VARIABLE}: {path} is not a file")
+        if os.name == "posix" and mode & 0o077:
+            raise CryptoError(
+                f"{KEYS_FILE_VARIABLE}: {path} is accessible to group or others "
+                f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
+            )
+        return file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CryptoError(
+            f"{KEYS_FILE_VARIABLE}: cannot read {path} ({exc.strerror or exc})"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise CryptoError(f"{KEYS_FILE_VARIABLE}: {path} is not a text file") from exc
+
+
+def keyring_from_settings(
+    keys: str | None = None, keys_file: str | None = None, legacy_key: str | None = None
+) -> Keyring:
+    """Build the keyring from exactly one of the three key settings.
+
+    ``keys``: ``KIMDB_ENCRYPTION_KEYS`` (comma- or newline-separated, newest first);
+    ``keys_file``: ``KIMDB_ENCRYPTION_KEYS_FILE`` (path of a file, one key per line, ``#``
+    comments); ``legacy_key``: ``KIMDB_ENCRYPTION_KEY`` (the older name, same format as
+    ``keys``). Raises CryptoError naming the variable when none or more than one is set, when
+    the file cannot be used, or when a key is malformed. Source: issue 6 item 1.
+    """
+    given = [
+        (name, value)
+        for name, value in (
+            (KEYS_VARIABLE, keys),
+            (KEYS_FILE_VARIABLE, keys_file),
+            (LEGACY_KEY_VARIABLE, legacy_key),
+        )
+        if value and value.strip()
+    ]
+    if not given:
+        raise CryptoError(
+            f"missing encryption keys: set {KEYS_VARIABLE} or {KEYS_FILE_VARIABLE} "
+            "(see README.md, Key rotation)"
+        )
+    if len(given) > 1:
+        raise CryptoError(
+            "set only one of " + ", ".join(name for name, _ in given) + " (the encryption keys)"
+        )
+    name, value = given[0]
+    if name == KEYS_FILE_VARIABLE:
+        path = value.strip()
+        return Keyring(split_keys(read_key_file(path)), source=f"{KEYS_FILE_VARIABLE} ({path})")
+    return Keyring(value, source=name)
+
 
 _keyring: Keyring | None = None
 
 
-def configure(keys: str) -> Keyring:
-    """Install the process-wide keyring from ``keys`` (see Keyring) and return it."""
+def configure(keys: str | Keyring) -> Keyring:
+    """Install the process-wide keyring (a Keyring, or key text as for Keyring) and return it."""
     global _keyring
-    _keyring = Keyring(keys)
+    _keyring = keys if isinstance(keys, Keyring) else Keyring(keys)
     return _keyring
 
 
 def keyring() -> Keyring:
     """Return the configured keyring; raise CryptoError if ``configure`` was not called."""
     if _keyring is None:
-        raise CryptoError("encryption is not configured (KIMDB_ENCRYPTION_KEY)")
+        raise CryptoError(f"encryption is not configured ({KEYS_VARIABLE})")
     return _keyring
 
 

@@ -16,7 +16,9 @@ from kimdb.crypto import generate_key
 
 _TMP = Path(tempfile.mkdtemp(prefix="kimdb-test-"))
 os.environ.setdefault("KIMDB_SECRET_KEY", "test-secret-key")
-os.environ["KIMDB_ENCRYPTION_KEY"] = generate_key()
+os.environ["KIMDB_ENCRYPTION_KEYS"] = generate_key()
+os.environ.pop("KIMDB_ENCRYPTION_KEYS_FILE", None)  # exactly one key source (issue 6 item 1)
+os.environ.pop("KIMDB_ENCRYPTION_KEY", None)
 os.environ["KIMDB_BLIND_INDEX_KEY"] = generate_key()
 os.environ["KIMDB_STORAGE_DIR"] = str(_TMP / "storage")
 DATABASE_URL = os.environ.get("KIMDB_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"

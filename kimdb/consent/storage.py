@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
-from kimdb.crypto import keyring
+from kimdb.crypto import HEADER_BYTES, keyring
 
 
 class ScanStorage:
@@ -44,3 +45,51 @@ class ScanStorage:
     def raw(self, key: str) -> bytes:
         """Return the stored ciphertext as it lies on disk (for checks and tests)."""
         return self._path(key).read_bytes()
+
+    def stored_keys(self) -> Iterator[str]:
+        """Yield the storage key of every stored file, in a stable order.
+
+        Temporary files of an interrupted write (names with a dot) are not stored files and
+        are left out.
+        """
+        base = self.root / "scans"
+        if not base.is_dir():
+            return
+        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and path.name.isalnum():
+                    yield path.name
+
+    def header(self, key: str) -> bytes:
+        """Return the first bytes of the file under ``key`` (format byte and key id).
+
+        Reads only those bytes, so checking every scan's key costs little. Raises
+        FileNotFoundError if the file is gone.
+        """
+        with self._path(key).open("rb") as file:
+            return file.read(HEADER_BYTES)
+
+    def replace_raw(self, key: str, blob: bytes) -> bool:
+        """Replace the file under ``key`` with the ciphertext ``blob``, atomically.
+
+        The new content goes to a temporary file in the same directory, is flushed to disk,
+        and then takes the old file's place with ``os.replace``: a crash leaves the old or the
+        new file, never half of one. Returns False, writing nothing, if the file is gone (e.g.
+        erased by a consent withdrawal meanwhile): a scan that was erased stays erased.
+        Source: issue 6 item 1 (rotation loses nothing).
+        """
+        path = self._path(key)
+        if not path.exists():
+            return False
+        tmp = path.with_name(f"{key}.{secrets.token_hex(4)}.tmp")
+        try:
+            with tmp.open("wb") as file:
+                file.write(blob)
+                file.flush()
+                os.fsync(file.fileno())
+            if not path.exists():
+                return False
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
