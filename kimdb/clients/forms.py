@@ -98,6 +98,14 @@ class RegistrationForm(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
 
+    not_a_duplicate = BooleanField(_l("Es ist eine andere Person – trotzdem aufnehmen"))
+
+    def keep_held_scan(self) -> None:
+        """Make the scan optional: one was uploaded in an earlier round of this form and is
+        held encrypted on the server (possible duplicate, issue 6 item 2)."""
+        self.scan.validators = []
+        self.scan.flags.required = False
+
     def fill_choices(self, forms, partners=()) -> None:
         """Set the choices of consent forms, partners, countries and languages (UI language)."""
         self.exchange_partner_ids.choices = [(p.id, p.name) for p in partners]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.auth.models import Role
@@ -33,15 +44,41 @@ def index():
     return render_template("clients/index.html", clients=clients)
 
 
+HELD_SCAN = "registration_scan"  # session: the scan held for the confirmation round
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @case_manager_only
 def new():
-    """Register a client together with the signed consent, all or nothing (R1, FAQ Q34)."""
+    """Register a client together with the signed consent, all or nothing (R1, FAQ Q34).
+
+    A possible duplicate in the organisation (issue 6 item 2) shows the form again with HTTP
+    409 and the matches; the uploaded scan is held encrypted on the server for that round, and
+    the case manager confirms "another person" to save. Bad input: 422.
+    """
     forms = load_forms(current_app.config["CONSENT_FORMS_DIR"])
     form = RegistrationForm()
     form.fill_choices(forms, partners_of(current_user.organisation_id))
+    if request.method == "GET":
+        _forget_held_scan()  # a fresh form starts without the scan of an earlier attempt
+    held = session.get(HELD_SCAN)
+    if held:
+        form.keep_held_scan()
+    duplicates = []
     if form.validate_on_submit():
         version, _, language = form.consent_form.data.partition("/")
+        uploaded = form.scan.data.read() if form.scan.data else None
+        if uploaded is not None:
+            scan = uploaded
+        else:
+            scan = service.held_scan(held["key"]) if held else None
+        if scan is None:
+            form.scan.errors = [
+                _l("Der zuvor hochgeladene Scan ist nicht mehr vorhanden. Bitte erneut auswählen.")
+            ]
+            _forget_held_scan()
+            held = None
+            return render_template("clients/new.html", form=form, held=held), 422
         try:
             client = service.register_client(
                 service.ConsentInput(
@@ -52,7 +89,7 @@ def new():
                     exchange_partners=consent_rules.partner_names(
                         form.exchange_partners.data or ""
                     ),
-                    scan=form.scan.data.read(),
+                    scan=scan,
                     exchange_partner_ids=form.exchange_partner_ids.data or [],
                 ),
                 service.ClientInput(
@@ -67,10 +104,24 @@ def new():
                     email=form.email.data,
                 ),
                 by=current_user,
+                check_duplicates=not form.not_a_duplicate.data,
             )
+        except service.DuplicateSuspected as suspected:
+            duplicates = suspected.matches
+            if uploaded is not None:
+                _forget_held_scan()
+                held = session[HELD_SCAN] = {
+                    "key": service.hold_scan(uploaded),
+                    "kb": max(1, round(len(uploaded) / 1024)),
+                }
+            form.form_errors.append(suspected.message)
+            return render_template(
+                "clients/new.html", form=form, held=held, duplicates=duplicates
+            ), 409
         except consent_rules.ConsentRefused as error:
             attach_error(form, error)
         else:
+            _forget_held_scan()
             return redirect(url_for("clients.show", client_id=client.id))
     elif form.is_submitted():
         # Say every problem at once, the missing consent scope included.
@@ -79,7 +130,14 @@ def new():
         except consent_rules.ConsentRefused as error:
             attach_error(form, error)
     status = 422 if form.is_submitted() else 200
-    return render_template("clients/new.html", form=form), status
+    return render_template("clients/new.html", form=form, held=held), status
+
+
+def _forget_held_scan() -> None:
+    """Remove the scan held for this session's registration, if any, file and session entry."""
+    held = session.pop(HELD_SCAN, None)
+    if held:
+        service.release_scan(held["key"])
 
 
 @bp.get("/<id:client_id>")
