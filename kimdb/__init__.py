@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from kimdb.findings.views import bp as findings_bp
     from kimdb.households.views import bp as households_bp
     from kimdb.orgs.views import bp as orgs_bp
+    from kimdb.privacy.views import bp as privacy_bp
     from kimdb.substitution.views import bp as substitution_bp
 
     for blueprint in (
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         households_bp,
         admin_bp,
         emergency_bp,
+        privacy_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -193,3 +193,46 @@ def rotate_keys_command(batch_size: int, dry_run: bool, check: bool) -> None:
     census = rotation.take_census(db.engine, db.metadata, storage, ring)
     for line in rotation.describe_census(census, ring):
         click.echo(line)
+
+
+@kimdb_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Show what would be erased; change nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Erase the personal data of clients whose retention period is over (issue 6 item 5).
+
+    Due are clients whose cases are all closed and whose latest closure lies more than
+    KIMDB_RETENTION_DAYS days back, and clients without a case registered that long ago.
+    Idempotent and safe from cron (a second run finds nothing); prints ids and counts only.
+    """
+    from flask import current_app
+
+    from kimdb.privacy import service as privacy_service
+    from kimdb.timeutil import today
+
+    report = privacy_service.purge(
+        today(), current_app.config["RETENTION_DAYS"], dry_run=dry_run
+    )
+    for line in report.lines():
+        click.echo(line)
+
+
+@kimdb_cli.group("audit")
+def audit_cli() -> None:
+    """The audit log of reads and writes of client data (issue 6 item 3)."""
+
+
+@audit_cli.command("verify")
+@click.option("--batch", default=2000, show_default=True, help="Entries read per query.")
+def audit_verify_command(batch: int) -> None:
+    """Check the hash chain of the audit log: every entry matches its hash, follows the one
+    before it, and the head names the last one. Exit code 0 if intact, 1 with the problems."""
+    from kimdb.audit import service as audit_service
+
+    count, problems = audit_service.verify(batch=batch)
+    if not problems:
+        click.echo(f"OK: {count} entries, chain intact")
+        return
+    click.echo(f"FAILED: {count} entries checked, {len(problems)} problem(s):", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)

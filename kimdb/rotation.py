@@ -208,9 +208,9 @@ def take_census(
                     census.values[bytes(value)] += count
             census.tables.append(_table_census(conn, enc, ring, dialect))
     known = set(ring.known_headers)
-    for key in storage.stored_keys():
+    for path in storage.encrypted_files():
         try:
-            header = storage.header(key)
+            header = storage.header(path)
         except FileNotFoundError:  # erased meanwhile
             continue
         census.files[header] += 1
@@ -399,9 +399,10 @@ def rotate(
     First checks that every ciphertext's key is configured and raises RotationRefused, having
     changed nothing, if not. Then, table by table, re-encrypts rows in batches of
     ``batch_size`` (one transaction each, ordered by primary key); rows already under the
-    newest key are skipped, so an interrupted run continues where it stopped. Scan files are
-    replaced atomically one by one (ScanStorage.replace_raw). ``on_progress`` is called after
-    each committed batch. Raises CryptoError if a ciphertext turns out altered (its batch is
+    newest key are skipped, so an interrupted run continues where it stopped. Then every file
+    of ``storage`` (ScanStorage.encrypted_files, nested storages included) is replaced
+    atomically, one by one. ``on_progress`` is called after each committed batch. Raises
+    CryptoError if a ciphertext turns out altered (its batch is
     rolled back). Source: issue 6 item 1.
     """
     if batch_size < 1:
@@ -427,16 +428,16 @@ def rotate(
 
     started = time.perf_counter()
     total = census.files_to_rotate
-    for key in storage.stored_keys():
+    for path in storage.encrypted_files():
         try:
-            if storage.header(key) == ring.current_header:
+            if storage.header(path) == ring.current_header:
                 result.files_skipped += 1
                 continue
-            blob = ring.reencrypt(storage.raw(key))
+            blob = ring.reencrypt(path.read_bytes())
         except FileNotFoundError:
             result.files_gone += 1
             continue
-        if not storage.replace_raw(key, blob):
+        if not storage.replace_file(path, blob):
             result.files_gone += 1
             continue
         result.files_reencrypted += 1

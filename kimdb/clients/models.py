@@ -108,8 +108,18 @@ class Client(db.Model):
 
     @property
     def full_name(self) -> str:
-        """Family name, given name — the order case managers file by."""
+        """Family name, given name — the order case managers file by; for an erased client
+        the German marker "[Daten gelöscht]" (R2), so pages of their cases still render."""
+        if self.erased_at is not None or self.family_name is None:
+            from flask_babel import gettext
+
+            return gettext("[Daten gelöscht]")
         return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def is_erased(self) -> bool:
+        """True once the personal data were erased (withdrawal or retention, R2)."""
+        return self.erased_at is not None
 
     @property
     def language_codes(self) -> list[str]:

@@ -46,31 +46,35 @@ class ScanStorage:
         """Return the stored ciphertext as it lies on disk (for checks and tests)."""
         return self._path(key).read_bytes()
 
-    def stored_keys(self) -> Iterator[str]:
-        """Yield the storage key of every stored file, in a stable order.
+    def encrypted_files(self) -> Iterator[Path]:
+        """Yield the path of every stored file below ``root``, in a stable order.
 
-        Temporary files of an interrupted write (names with a dot) are not stored files and
-        are left out.
+        Also the files of storages nested in it (e.g. ``pending/``, scans held during a
+        registration), so that rotation finds every ciphertext in ``KIMDB_STORAGE_DIR``.
+        Temporary files of an interrupted write (names with a dot) are left out.
         """
-        base = self.root / "scans"
-        if not base.is_dir():
-            return
-        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-            for path in sorted(folder.iterdir()):
-                if path.is_file() and path.name.isalnum():
-                    yield path.name
+        for folder, dirs, files in os.walk(self.root):
+            dirs.sort()
+            here = Path(folder)
+            if here.parent.name != "scans":
+                continue
+            for name in sorted(files):
+                if name.isalnum():
+                    yield here / name
 
-    def header(self, key: str) -> bytes:
-        """Return the first bytes of the file under ``key`` (format byte and key id).
+    @staticmethod
+    def header(path: Path) -> bytes:
+        """Return the first bytes of the file at ``path`` (format byte and key id).
 
-        Reads only those bytes, so checking every scan's key costs little. Raises
+        Reads only those bytes, so checking every file's key costs little. Raises
         FileNotFoundError if the file is gone.
         """
-        with self._path(key).open("rb") as file:
+        with path.open("rb") as file:
             return file.read(HEADER_BYTES)
 
-    def replace_raw(self, key: str, blob: bytes) -> bool:
-        """Replace the file under ``key`` with the ciphertext ``blob``, atomically.
+    @staticmethod
+    def replace_file(path: Path, blob: bytes) -> bool:
+        """Replace the stored file at ``path`` with the ciphertext ``blob``, atomically.
 
         The new content goes to a temporary file in the same directory, is flushed to disk,
         and then takes the old file's place with ``os.replace``: a crash leaves the old or the
@@ -78,10 +82,9 @@ class ScanStorage:
         erased by a consent withdrawal meanwhile): a scan that was erased stays erased.
         Source: issue 6 item 1 (rotation loses nothing).
         """
-        path = self._path(key)
         if not path.exists():
             return False
-        tmp = path.with_name(f"{key}.{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
         try:
             with tmp.open("wb") as file:
                 file.write(blob)
