@@ -123,6 +123,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from kimdb.audit.views import bp as audit_bp
     from kimdb.auth.admin_views import bp as admin_bp
     from kimdb.auth.views import bp as auth_bp
     from kimdb.caseload.views import bp as caseload_bp
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
         households_bp,
         admin_bp,
         emergency_bp,
+        audit_bp,
         privacy_bp,
     ):
         app.register_blueprint(blueprint)
