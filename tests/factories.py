@@ -7,7 +7,10 @@ import io
 import re
 from decimal import Decimal
 
+import pyotp
+from flask import current_app
 from PIL import Image
+from sqlalchemy import select
 
 from kimdb.auth import service as auth_service
 from kimdb.auth.models import Role, User
@@ -16,9 +19,13 @@ from kimdb.cases.models import Case
 from kimdb.cases.rules import CaseKind
 from kimdb.clients import service as clients_service
 from kimdb.clients.models import Client, Gender, ResidenceStatus
+from kimdb.extensions import db, transaction
 from kimdb.orgs.service import ensure_organisation
+from kimdb.timeutil import now
 
 PASSWORD = "correct horse battery"
+# The authenticator-app secret of every test user who has one (base32, 160 bits).
+TOTP_SECRET = "KIMDBTESTSECRETKIMDBTESTSECRET23"
 
 
 def png_bytes() -> bytes:
@@ -39,10 +46,37 @@ def make_user(
     role: Role = Role.CASE_MANAGER,
     fte: str = "1.0",
     organisation: str = "KI Testkreis",
+    totp: bool | None = None,
 ) -> User:
-    """Create a user in ``organisation`` (created if needed) with the password PASSWORD."""
+    """Create a user in ``organisation`` (created if needed) with the password PASSWORD.
+
+    With ``totp`` (default: when the role is in TOTP_REQUIRED_ROLES) the user has set up an
+    authenticator app with TOTP_SECRET, so ``login`` can complete the code step.
+    """
     org = ensure_organisation(organisation, "Kreis Testkreis", "integration_centre")
-    return auth_service.create_user(username, username.title(), role, org, Decimal(fte), PASSWORD)
+    user = auth_service.create_user(username, username.title(), role, org, Decimal(fte), PASSWORD)
+    if totp is None:
+        totp = role in current_app.config["TOTP_REQUIRED_ROLES"]
+    if totp:
+        with transaction():
+            user.totp_secret = TOTP_SECRET
+            user.totp_enabled_at = now()
+    return user
+
+
+def current_code(username: str, secret: str | None = None) -> str:
+    """Return the code an authenticator app shows now for ``username`` (their stored secret,
+    or ``secret``), after forgetting the user's last used time step.
+
+    A test may log the same user in twice within one 30-second step; the second login would
+    get the same code and be refused as a replay. Tests are not about that here (test_totp.py
+    tests the replay), so the step is reset, as if the previous code were older.
+    """
+    db.session.expire_all()
+    user = db.session.scalar(select(User).where(User.username == username))
+    with transaction():
+        user.totp_last_step = None
+    return pyotp.TOTP(secret or user.totp_secret).now()
 
 
 def make_client(
@@ -79,11 +113,45 @@ def make_case(
 
 
 def login(http, username: str, password: str = PASSWORD):
-    """Log in through the real form (CSRF token included); return the response."""
-    return http.post(
+    """Log in through the real form (CSRF token included); return the last response.
+
+    A user who needs the second step gets it done too: the current code of their stored
+    secret (``current_code``), or, for a required role without an app, the enrolment with the
+    secret shown on the enrolment page.
+    """
+    response = http.post(
         "/login",
         data={"username": username, "password": password, "csrf_token": csrf_token(http, "/login")},
     )
+    if response.status_code != 302:
+        return response
+    if response.location == "/login/code":
+        code = current_code(username)
+    elif response.location == "/login/enrol":
+        page = http.get("/login/enrol").get_data(as_text=True)
+        secret = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page).group(1)
+        code = current_code(username, secret.replace(" ", ""))
+    else:
+        return response
+    return http.post(
+        response.location,
+        data={"code": code, "csrf_token": csrf_token(http, response.location)},
+    )
+
+
+def browser_login(page, server: str, username: str) -> None:
+    """Log in through the login page in a Playwright ``page`` as ``username`` (password
+    PASSWORD), with the code of their authenticator app when kimdb asks for one
+    (``current_code``)."""
+    page.goto(f"{server}/login")
+    page.get_by_label("Benutzername").fill(username)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Anmelden").click()
+    if page.url.endswith("/login/code"):
+        page.get_by_label("Code").fill(current_code(username))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Anmelden").click()
 
 
 def csrf_token(http, url: str) -> str:

@@ -715,3 +715,18 @@ def reactivate(admin: User, user: User) -> None:
     _check_manages(admin, user)
     with transaction():
         user.active = True
+
+
+def reset_second_factor(admin: User, user: User) -> None:
+    """Remove ``user``'s authenticator app (a lost phone) and end all their sessions.
+
+    At the next login they set up a new app if their role requires the two-factor login
+    (``kimdb.auth.totp.second_step``); otherwise they log in with the password alone until
+    they set one up again. Source: issue 6 item 7.
+    """
+    _check_manages(admin, user)
+    with transaction():
+        user.totp_secret = None
+        user.totp_enabled_at = None
+        user.totp_last_step = None
+        user.session_token = _new_session_token()

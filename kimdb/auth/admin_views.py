@@ -266,6 +266,27 @@ def _change_status(user_id: int, change, done_message):
     return _account_page(user, status_form=status_form, status=422)
 
 
+@bp.post("/users/<id:user_id>/totp/reset")
+@role_required(Role.ADMIN)
+def reset_second_factor(user_id: int):
+    """Remove the account's authenticator app (issue 6 item 7): every session ends; the person
+    sets up a new app at the next login where their role requires one."""
+    user = _managed_or_404(user_id)
+    form = StatusForm(prefix="totp")
+    if not form.validate_on_submit():
+        return _account_page(user, status=422)
+    admin.reset_second_factor(_acting_admin(), user)
+    flash(
+        _l(
+            "Die Zwei-Faktor-Anmeldung von „%(name)s“ ist zurückgesetzt; alle Sitzungen des "
+            "Kontos sind beendet.",
+            name=user.username,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
 # -- organisations and teams ------------------------------------------------------------------
 def _organisation_or_404(organisation_id: int) -> Organisation:
     organisation = orgs.organisation_in(_municipality_id(), organisation_id)

@@ -1,4 +1,5 @@
-"""Use cases of users: authenticate, create users. Passwords are hashed with Argon2id."""
+"""Use cases of users: authenticate (password, then the two-factor code where needed), create
+users, end sessions. Passwords are hashed with Argon2id."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from decimal import Decimal
 
 from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
 
+from kimdb.auth import totp
 from kimdb.auth.models import Role, Supervision, User
 from kimdb.extensions import db, transaction
 from kimdb.orgs.models import Organisation
+from kimdb.rules import RuleViolation
 from kimdb.timeutil import now
 
 # Argon2id with argon2-cffi's default parameters (RFC 9106 low-memory profile: 64 MiB, 3 passes).
@@ -48,7 +52,9 @@ def authenticate(username: str, password: str) -> User | None:
     """Return the active user with ``username`` and ``password``, else None.
 
     Takes the same time whether or not the user exists, so a failed login does not reveal it.
-    Rehashes the password when the Argon2 parameters have been raised.
+    Rehashes the password when the Argon2 parameters have been raised. Does not record a
+    login: the caller does, with ``record_login`` or, when a second step follows
+    (``kimdb.auth.totp.second_step``), with ``confirm_login_code`` or ``confirm_enrolment``.
     """
     user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
     stored = user.password_hash if user else _DUMMY_HASH
@@ -58,11 +64,129 @@ def authenticate(username: str, password: str) -> User | None:
         return None
     if user is None or not user.active:
         return None
-    with transaction():
-        if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher.check_needs_rehash(user.password_hash):
+        with transaction():
             user.password_hash = _hasher.hash(password)
-        user.last_login_at = now()
     return user
+
+
+def record_login(user: User) -> None:
+    """Record that ``user`` has logged in now (``last_login_at``), without a second step."""
+    with transaction():
+        user.last_login_at = now()
+
+
+def pending_user(user_id: object, session_token: object) -> User | None:
+    """Return the user whose password was correct (``user_id``, the ``session_token`` they
+    had then), if they are still active and their sessions have not been ended since (logout
+    elsewhere, password set, two-factor reset); else None."""
+    if not isinstance(user_id, int) or not isinstance(session_token, str):
+        return None
+    if not 1 <= user_id <= 2**31 - 1:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    if not hmac.compare_digest(user.session_token, session_token):
+        return None
+    return user
+
+
+class SecondFactorRefused(RuleViolation):
+    """The two-factor login cannot be changed as asked; the message says why."""
+
+
+def _claim_step(user: User, step: int, **values) -> None:
+    """Store ``step`` as ``user``'s last used time step together with ``values``, inside the
+    caller's transaction, unless a code of this or a later step was accepted meanwhile (two
+    requests with the same code at once): then raise CodeRefused (replay). The check and the
+    write are one UPDATE, so the database decides between concurrent requests."""
+    result = db.session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step, **values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:
+        raise totp.CodeRefused(_l("Dieser Code wurde bereits verwendet."), field="code")
+
+
+def confirm_login_code(user: User, code: str | None, at: float | None = None) -> None:
+    """Complete the login of ``user`` (password already correct) with the one-time ``code``
+    of their authenticator app, typed at Unix time ``at`` (seconds; default now).
+
+    Stores the code's time step and the login time in one transaction. Raises
+    ``totp.CodeRefused`` (field ``code``) for a malformed or wrong code and for a code used
+    before (issue 6 item 7; RFC 6238 §5.2); nothing is written then.
+    """
+    moment = now()
+    step = totp.accepted_step(
+        user.totp_secret or "", code, moment.timestamp() if at is None else at, user.totp_last_step
+    )
+    with transaction():
+        _claim_step(user, step, last_login_at=moment)
+
+
+def confirm_enrolment(
+    user: User, secret: str, code: str | None, *, log_in: bool, at: float | None = None
+) -> None:
+    """Switch on the two-factor login of ``user`` with the new base32 ``secret``, once the
+    first ``code`` their app shows for it is correct (typed at Unix time ``at``, default now).
+
+    Stores the secret (encrypted), the time of enrolment and the code's time step; with
+    ``log_in`` (enrolment during the login) also the login time, in the same transaction.
+    Raises ``totp.CodeRefused`` (field ``code``) for a malformed or wrong code, and
+    SecondFactorRefused if the user has an authenticator app already; nothing is written then.
+    Source: issue 6 item 7.
+    """
+    if user.totp_enabled_at is not None:
+        raise SecondFactorRefused(
+            _l("Die Zwei-Faktor-Anmeldung ist für dieses Konto bereits eingerichtet.")
+        )
+    moment = now()
+    step = totp.accepted_step(secret, code, moment.timestamp() if at is None else at, None)
+    with transaction():
+        user.totp_secret = secret
+        user.totp_enabled_at = moment
+        user.totp_last_step = step
+        if log_in:
+            user.last_login_at = moment
+
+
+def disable_second_factor(
+    user: User,
+    password: str | None,
+    code: str | None,
+    required_roles: tuple[str, ...],
+    at: float | None = None,
+) -> None:
+    """Switch off ``user``'s voluntary two-factor login; they confirm with their ``password``
+    and a current ``code`` (typed at Unix time ``at``, default now).
+
+    Raises SecondFactorRefused when the user's role requires the second factor
+    (``required_roles``, TOTP_REQUIRED_ROLES) or nothing is switched on, or when the password
+    is wrong (field ``password``); ``totp.CodeRefused`` (field ``code``) for a malformed,
+    wrong or used code. Nothing is written then. Source: issue 6 item 7.
+    """
+    if not totp.may_disable(user.role, required_roles):
+        raise SecondFactorRefused(
+            _l("Für Ihre Rolle ist die Zwei-Faktor-Anmeldung vorgeschrieben.")
+        )
+    if user.totp_enabled_at is None or not user.totp_secret:
+        raise SecondFactorRefused(_l("Die Zwei-Faktor-Anmeldung ist nicht eingerichtet."))
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        raise SecondFactorRefused(_l("Das Passwort stimmt nicht."), field="password") from None
+    moment = now()
+    step = totp.accepted_step(
+        user.totp_secret, code, moment.timestamp() if at is None else at, user.totp_last_step
+    )
+    with transaction():
+        _claim_step(user, step, totp_secret=None, totp_enabled_at=None)
 
 
 def create_user(

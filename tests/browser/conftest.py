@@ -8,7 +8,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.factories import PASSWORD
+from tests.factories import browser_login
 
 CHROMIUM = os.environ.get("KIMDB_CHROMIUM", "/usr/bin/chromium")
 
@@ -51,13 +51,10 @@ def page():
 
 @pytest.fixture()
 def login_as(server, page):
-    """Log in through the login page as ``username`` (password tests.factories.PASSWORD)."""
+    """Log in as a case manager ``username`` and wait for their start page."""
 
     def login(username: str) -> None:
-        page.goto(f"{server}/login")
-        page.get_by_label("Benutzername").fill(username)
-        page.get_by_label("Passwort").fill(PASSWORD)
-        page.get_by_role("button", name="Anmelden").click()
+        browser_login(page, server, username)
         page.get_by_role("heading", name="Meine Fallzahl").wait_for()
 
     return login

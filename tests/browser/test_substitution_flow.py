@@ -11,16 +11,13 @@ import pytest
 from kimdb.auth.models import Role
 from kimdb.cases.rules import CaseKind
 from kimdb.timeutil import today
-from tests.factories import PASSWORD, make_case, make_user
+from tests.factories import browser_login, make_case, make_user
 
 pytestmark = pytest.mark.browser
 
 
 def login(page, server, username):
-    page.goto(f"{server}/login")
-    page.get_by_label("Benutzername").fill(username)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
+    browser_login(page, server, username)
 
 
 def logout(page):
