@@ -135,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from kimdb.households.views import bp as households_bp
     from kimdb.orgs.views import bp as orgs_bp
     from kimdb.privacy.views import bp as privacy_bp
+    from kimdb.records.views import bp as records_bp
     from kimdb.substitution.views import bp as substitution_bp
 
     for blueprint in (
@@ -151,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
         emergency_bp,
         audit_bp,
         privacy_bp,
+        records_bp,
     ):
         app.register_blueprint(blueprint)
 
