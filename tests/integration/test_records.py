@@ -106,3 +106,13 @@ def test_others_may_not_read_the_records(client, db, role):
 def test_anonymous_is_sent_to_login(client, db):
     response = client.get("/records")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_access_rules_named_in_the_catalogue_exist_in_the_policy():
+    from kimdb.auth import policy
+
+    for name, record in TABLES.items():
+        for rule in record.audience.rules:
+            assert rule.startswith("role: ") or callable(getattr(policy, rule, None)), (
+                f"{name}: unknown policy rule {rule}"
+            )
