@@ -68,7 +68,8 @@ def missing_entries(metadata: MetaData) -> list[str]:
 
 
 def describe(metadata: MetaData, retention_days: int) -> list[TableDescription]:
-    """Return every table of ``metadata`` (in dependency order) with its catalogue entry.
+    """Return every table of ``metadata`` with its catalogue entry, in the catalogue's order
+    (client data first, then staff, log and structure).
 
     ``retention_days`` is ``KIMDB_RETENTION_DAYS``, filled into the retention texts. Raises
     NotDescribed naming every table or column that has no entry, so the page never shows a
@@ -77,8 +78,9 @@ def describe(metadata: MetaData, retention_days: int) -> list[TableDescription]:
     missing = missing_entries(metadata)
     if missing:
         raise NotDescribed(", ".join(missing))
+    order = list(TABLES)
     result = []
-    for table in metadata.sorted_tables:
+    for table in sorted(metadata.sorted_tables, key=lambda t: order.index(t.name)):
         record = TABLES[table.name]
         result.append(
             TableDescription(
