@@ -30,6 +30,48 @@ def demo_command(seed: int) -> None:
     click.echo(f"Logins (password for all: {DEMO_PASSWORD}):")
     for username, what in DEMO_LOGINS:
         click.echo(f"  {username:<11} {what}")
+    click.echo(
+        "\nTwo-factor login: after the password, kimdb asks the users marked '2FA code' for "
+        "the 6-digit code of their authenticator app. On this demo instance print it with\n"
+        "  flask --app wsgi kimdb demo-code <username>   (KIMDB_CONFIG=development only)\n"
+        "Real accounts scan the QR code shown at their first login (or under 'Konto') with an "
+        "authenticator app (e.g. FreeOTP, Aegis, Google or Microsoft Authenticator)."
+    )
+
+
+@kimdb_cli.command("demo-code")
+@click.argument("username")
+def demo_code_command(username: str) -> None:
+    """Print the current two-factor code of a demo user (development instances only).
+
+    Refuses (exit status 1) unless KIMDB_CONFIG is ``development`` and ``username`` is one of
+    the demo logins with its published demo secret (``kimdb.demo.DEMO_TOTP_SECRETS``), so it
+    never reveals the code of a real account.
+    """
+    import os
+
+    from kimdb.auth import totp
+    from kimdb.auth.models import User
+    from kimdb.demo import DEMO_LOGINS, DEMO_TOTP_SECRETS
+    from kimdb.timeutil import now
+
+    if os.environ.get("KIMDB_CONFIG") != "development":
+        click.echo("demo-code works only on a demo instance (KIMDB_CONFIG=development).", err=True)
+        sys.exit(1)
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if (
+        username not in dict(DEMO_LOGINS)
+        or user is None
+        or user.totp_secret is None
+        or user.totp_secret != DEMO_TOTP_SECRETS.get(username)
+    ):
+        click.echo(f"{username!r} is not a demo user with a demo two-factor secret.", err=True)
+        sys.exit(1)
+    moment = now().timestamp()
+    step = totp.time_step(moment)
+    seconds_left = totp.STEP_SECONDS - int(moment) % totp.STEP_SECONDS
+    click.echo(totp.code_at_step(user.totp_secret, step))
+    click.echo(f"(valid for {seconds_left} more seconds, each code once)", err=True)
 
 
 @kimdb_cli.command("create-user")

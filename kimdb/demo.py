@@ -59,7 +59,7 @@ from kimdb.orgs.models import (
 )
 from kimdb.orgs.service import seed_municipalities
 from kimdb.substitution.models import Substitution
-from kimdb.timeutil import LOCAL_ZONE, today
+from kimdb.timeutil import LOCAL_ZONE, now, today
 
 DEMO_PASSWORD = "kimdb-demo"  # noqa: S105 - the published demo password
 MUNICIPALITY = "Kreis Warendorf"
@@ -109,12 +109,23 @@ DEMO_LOGINS = (
     ("cm.within", "case manager within the guideline"),
     ("cm.below", "case manager below the guideline, absent: substituted by cm.hoffmann"),
     ("cm.hoffmann", "case manager substituting cm.below"),
-    ("supervisor", "supervisor of the Kommunales Integrationszentrum (both teams)"),
-    ("tl.sued", "team leader of team south only"),
-    ("sv.caritas", "supervisor of the Caritas case management"),
-    ("admin", "administration of Kreis Warendorf (no client data)"),
-    ("dsb", "data protection officer (emergency access log)"),
+    ("supervisor", "supervisor of the Kommunales Integrationszentrum (both teams); 2FA code"),
+    ("tl.sued", "team leader of team south only; 2FA code"),
+    ("sv.caritas", "supervisor of the Caritas case management; 2FA code"),
+    ("admin", "administration of Kreis Warendorf (no client data); 2FA code"),
+    ("dsb", "data protection officer (emergency access log); 2FA code"),
 )
+
+# Authenticator-app secrets of the demo users whose role requires the two-factor login
+# (issue 6 item 7). Published on purpose, like DEMO_PASSWORD: `flask kimdb demo-code <user>`
+# prints the current code, or add a secret to an authenticator app by hand.
+DEMO_TOTP_SECRETS = {
+    "supervisor": "KIMDBDEMOSUPERVISORKREISWARENDRF",
+    "tl.sued": "KIMDBDEMOTEAMLEITUNGSUEDKREISWAF",
+    "sv.caritas": "KIMDBDEMOCARITASKOORDINATIONWAFX",
+    "admin": "KIMDBDEMOFACHADMINISTRATIONWAFXY",
+    "dsb": "KIMDBDEMODATENSCHUTZBEAUFTRAGTEX",
+}
 
 # Where KIM clients come from (weights); names for scripts Faker cannot romanise are drawn
 # from transliterated lists by Faker's seeded random generator.
@@ -482,6 +493,8 @@ class _Builder:
                     fte=Decimal("1.00"),
                     password_hash=self.password_hash,
                     supervisions=[supervises] if supervises else [],
+                    totp_secret=DEMO_TOTP_SECRETS[username],
+                    totp_enabled_at=now(),
                 )
             )
         for spec in CASE_MANAGERS:

@@ -31,7 +31,7 @@ STEP_SECONDS = 30
 VALID_WINDOW = 1  # steps before and after the current one that are accepted as well
 PENDING_SECONDS = 5 * 60  # how long a correct password waits for its code
 
-_CODE = re.compile(r"\d{6}")
+_CODE = re.compile(r"[0-9]{6}")  # ASCII digits only: a regex \d also takes e.g. fullwidth ones
 
 
 class CodeRefused(RuleViolation):
