@@ -22,11 +22,13 @@ class WithdrawalForm(FlaskForm):
         ],
     )
     confirm = BooleanField(
-        _l(
-            "Ich habe geprüft, dass die Person ihre Einwilligung vollständig widerrufen hat. "
-            "Die aufgeführten Daten werden endgültig gelöscht."
-        ),
+        _l("Löschung bestätigen"),
         validators=[DataRequired(_l("Bitte bestätigen Sie die Löschung."))],
+    )
+    # The sentence the tick confirms (shown as the field's hint).
+    confirm_hint = _l(
+        "Ich habe geprüft, dass die Person ihre Einwilligung vollständig widerrufen hat. Die "
+        "aufgeführten Daten werden endgültig gelöscht."
     )
 
 
