@@ -2,7 +2,8 @@
 
 Plain functions over plain values (no Flask, no session): which login needs a second step,
 whether a typed code is well-formed, which 30-second time step it belongs to, and whether it
-was used before. Source: issue 6 item 7; GDPR Art. 32 (security of processing).
+was used before; also when a login waiting for its code, or an idle session, has expired.
+Source: issue 6 item 7; GDPR Art. 32 (security of processing).
 
 Parameters are those every authenticator app uses: HMAC-SHA1, 6 digits, 30-second steps;
 a code of the step before or after the current one is accepted too (``VALID_WINDOW``), for
