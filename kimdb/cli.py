@@ -251,9 +251,7 @@ def purge_command(dry_run: bool) -> None:
     from kimdb.privacy import service as privacy_service
     from kimdb.timeutil import today
 
-    report = privacy_service.purge(
-        today(), current_app.config["RETENTION_DAYS"], dry_run=dry_run
-    )
+    report = privacy_service.purge(today(), current_app.config["RETENTION_DAYS"], dry_run=dry_run)
     for line in report.lines():
         click.echo(line)
 

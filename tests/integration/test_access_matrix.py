@@ -294,6 +294,44 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
             403, anonymous=LOGIN, supervisor=302, team_leader_other=404, supervisor_other_org=404
         ),
     ),
+    # -- two-factor login, own account (issue 6 item 7) ---------------------------------------
+    # Without a "password correct" marker the code steps send everyone on (login or start).
+    ("auth.login_code", "GET"): ("/login/code", expect(302)),
+    ("auth.login_code", "POST"): ("/login/code", expect(302)),
+    ("auth.login_enrol", "GET"): ("/login/enrol", expect(302)),
+    ("auth.login_enrol", "POST"): ("/login/enrol", expect(302)),
+    ("auth.account", "GET"): ("/account", EVERYONE_LOGGED_IN),
+    # Supervisors, admin and DPO have an app already (required): sent back to /account.
+    ("auth.account_enrol", "GET"): (
+        "/account/two-factor",
+        expect(302, **dict.fromkeys(CASE_MANAGERS, 200)),
+    ),
+    ("auth.account_enrol", "POST"): (
+        "/account/two-factor",
+        expect(302, **dict.fromkeys(CASE_MANAGERS, 422)),
+    ),
+    ("auth.account_disable", "POST"): (
+        "/account/two-factor/disable",
+        expect(403, anonymous=LOGIN, **dict.fromkeys(CASE_MANAGERS, 302)),
+    ),
+    # -- data protection (issue 6) ------------------------------------------------------------
+    ("audit.index", "GET"): ("/audit/", expect(403, anonymous=LOGIN, dpo=200)),
+    ("records.index", "GET"): ("/records", expect(403, anonymous=LOGIN, admin=200, dpo=200)),
+    ("records.download", "GET"): (
+        "/records.json",
+        expect(403, anonymous=LOGIN, admin=200, dpo=200),
+    ),
+    ("privacy.withdrawal", "GET"): ("/clients/{client}/withdrawal", CASE_READ),
+    ("privacy.withdrawal", "POST"): ("/clients/{client}/withdrawal", case_write(422)),
+    # Redirects to the client page while the consent stands.
+    ("privacy.withdrawn", "GET"): ("/clients/{client}/withdrawal/done", case_write(302)),
+    ("privacy.export_json", "GET"): ("/clients/{client}/export.json", CASE_READ),
+    ("privacy.export_pdf", "GET"): ("/clients/{client}/export.pdf", CASE_READ),
+    # Withdraws the exchange scope: after the other requests (see test_access_matrix).
+    ("privacy.withdraw_exchange", "POST"): (
+        "/clients/{client}/exchanges/{exchange}/withdraw",
+        case_write(302),
+    ),
     # -- administration ---------------------------------------------------------------------
     ("admin.users", "GET"): ("/admin/users", ADMIN_ONLY),
     ("admin.new_user", "GET"): ("/admin/users/new", ADMIN_ONLY),
@@ -323,6 +361,10 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("admin.delete_team", "POST"): (
         "/admin/teams/{team}/delete",
         expect(403, anonymous=LOGIN, admin=422),
+    ),
+    ("admin.reset_second_factor", "POST"): (
+        "/admin/users/{owner}/totp/reset",
+        expect(403, anonymous=LOGIN, admin=302),
     ),
     ("admin.deactivate", "POST"): (
         "/admin/users/{owner}/deactivate",
@@ -408,6 +450,7 @@ def world(db):
         session.add(emergency)
     return {
         "emergency": emergency.id,
+        "exchange": client.consent.exchanges[0].id,
         "client": client.id,
         "case": case.id,
         "need": need.id,
@@ -432,7 +475,11 @@ def test_access_matrix(app, client, world, relation, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
     wrong = []
     # Requests that end something run last: the others need the session and the access.
-    last = [("emergency.end", "POST"), ("auth.logout", "POST")]
+    last = [
+        ("privacy.withdraw_exchange", "POST"),
+        ("emergency.end", "POST"),
+        ("auth.logout", "POST"),
+    ]
     for (endpoint, method), (path, expected) in sorted(
         MATRIX.items(), key=lambda item: last.index(item[0]) if item[0] in last else -1
     ):

@@ -553,6 +553,7 @@ def admin_routes(user_id: int, organisation_id: int = 7, team_id: int = 7):
         ("POST", f"/admin/users/{user_id}/password"),
         ("POST", f"/admin/users/{user_id}/deactivate"),
         ("POST", f"/admin/users/{user_id}/reactivate"),
+        ("POST", f"/admin/users/{user_id}/totp/reset"),
         ("GET", "/admin/organisations"),
         ("POST", "/admin/organisations"),
         ("GET", f"/admin/organisations/{organisation_id}"),
