@@ -79,6 +79,14 @@ ACTION_LABELS: dict[str, object] = {
     "write:emergency.seen_all": _l("Notfallzugriffe zur Kenntnis genommen"),
     "read:substitution.takeover": _l("Übernahme geöffnet"),
     "write:substitution.takeover": _l("Fall übernommen"),
+    "read:privacy.withdrawal": _l("Widerruf vorbereitet"),
+    "write:privacy.withdrawal": _l("Einwilligung widerrufen, Daten gelöscht"),
+    "read:privacy.withdrawn": _l("Bestätigung des Widerrufs angesehen"),
+    "write:privacy.withdraw_exchange": _l("Datenaustausch mit einer Stelle widerrufen"),
+    "write:privacy.erase": _l("Personenbezogene Daten gelöscht"),
+    "write:privacy.purge": _l("Nach Ablauf der Aufbewahrungsfrist gelöscht"),
+    "read:privacy.export_json": _l("Auskunft (Art. 15) als JSON erstellt"),
+    "read:privacy.export_pdf": _l("Auskunft (Art. 15) als PDF erstellt"),
 }
 """German labels of the actions for the DPO's page; an action without one shows a generic label
 (``action_label``)."""

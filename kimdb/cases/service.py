@@ -210,7 +210,8 @@ def open_case(client: Client, kind: CaseKind, by: User) -> Case:
 
     The first classification and the intake stage are recorded as history (R3, R4).
     Raises NotAllowed unless ``by`` works on cases, CaseAlreadyOpen if the client has an open
-    case (also when two requests race: the database holds one open case per client).
+    case (also when two requests race: the database holds one open case per client), and
+    RuleViolation for a client whose data were erased (R2).
     """
     if not policy.works_on_cases(by):
         raise NotAllowed("only case managers open cases")
@@ -221,6 +222,11 @@ def open_case(client: Client, kind: CaseKind, by: User) -> Case:
     )
     if open_case_of(client.id) is not None:
         raise already_open
+    if client.erased_at is not None:  # consent withdrawn or retention ended (R2)
+        raise RuleViolation(
+            _l("Die Daten dieser Person sind gelöscht; für sie kann kein Fall eröffnet werden."),
+            field="kind",
+        )
     try:
         with transaction() as session:
             case = Case(

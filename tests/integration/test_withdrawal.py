@@ -228,6 +228,12 @@ def test_erased_client_leaves_lists_and_their_pages_still_render(client, db, ann
     body = person.get_data(as_text=True)
     assert person.status_code == 200 and "[Daten gelöscht]" in body
     assert "consent-scan" not in body and "Fall eröffnen</button>" not in body
+    opened = client.post(
+        f"/cases/open/{rich.client.id}",
+        data={"csrf_token": csrf_token(client, "/clients/"), "kind": "short_counselling"},
+    )
+    assert opened.status_code == 422
+    assert count(db, Case, client_id=rich.client.id) == 1  # only the closed one
 
 
 def test_second_withdrawal_is_refused_and_changes_nothing(client, db, anna, rich):
