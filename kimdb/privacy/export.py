@@ -367,10 +367,12 @@ def _label(mapping: dict, code: str | None) -> str:
 class _Document(FPDF):
     """An A4 page layout with the DejaVu Sans font (Latin, Cyrillic, Arabic, Turkish)."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, shape: bool = True) -> None:
         super().__init__(format="A4")
         self.add_font("DejaVu", "", str(FONT_PATH))
         self.set_font("DejaVu", size=10)
+        # HarfBuzz shaping (uharfbuzz): Arabic letters joined and right to left.
+        self.set_text_shaping(shape)
         self.set_title(title)
         self.set_auto_page_break(auto=True, margin=15)
         self.alias_nb_pages()
@@ -395,13 +397,14 @@ class _Document(FPDF):
         self.multi_cell(0, 5.5, text, new_x="LMARGIN", new_y="NEXT")
 
 
-def render_pdf(data: dict[str, Any], compress: bool = True) -> bytes:
+def render_pdf(data: dict[str, Any], compress: bool = True, shape: bool = True) -> bytes:
     """Render an export (``build_export``) as a German PDF for the client; return its bytes.
 
-    ``compress`` False leaves the page streams readable (tests). Arabic script is printed
-    letter by letter without contextual shaping (fpdf2 shapes only with uharfbuzz installed).
+    ``compress`` False leaves the page streams readable (tests). Text is shaped with HarfBuzz,
+    so Arabic names print joined and right to left; ``shape`` False writes plain runs that a
+    simple text extraction can read back (tests).
     """
-    pdf = _Document("Auskunft nach Art. 15 DSGVO")
+    pdf = _Document("Auskunft nach Art. 15 DSGVO", shape=shape)
     pdf.set_compression(compress)
     pdf.add_page()
     person, consent = data["person"], data["consent"]

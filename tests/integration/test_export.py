@@ -17,7 +17,7 @@ def pdf_text(pdf: bytes) -> str:
     cmap = {}
     for block in re.findall(rb"beginbfchar\n(.*?)endbfchar", pdf, re.S):
         for glyph, code in re.findall(rb"<([0-9A-Fa-f]+)> <([0-9A-Fa-f]+)>", block):
-            cmap[int(glyph, 16)] = chr(int(code, 16))
+            cmap[int(glyph, 16)] = bytes.fromhex(code.decode()).decode("utf-16-be")
     escapes = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"(": b"(", b")": b")", b"\\": b"\\"}
     lines = []
     for raw in re.findall(rb"\((.*?)(?<!\\)\) Tj", pdf, re.S):
@@ -25,6 +25,16 @@ def pdf_text(pdf: bytes) -> str:
         ids = [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data) - 1, 2)]
         lines.append("".join(cmap.get(i, "?") for i in ids))
     return "\n".join(lines)
+
+
+def glyphs_of(char: str, pdf: bytes) -> set[int]:
+    """The glyph ids the PDF's ToUnicode tables map to ``char``."""
+    found = set()
+    for block in re.findall(rb"beginbfchar\n(.*?)endbfchar", pdf, re.S):
+        for glyph, code in re.findall(rb"<([0-9A-Fa-f]+)> <([0-9A-Fa-f]+)>", block):
+            if bytes.fromhex(code.decode()).decode("utf-16-be") == char:
+                found.add(int(glyph, 16))
+    return found
 
 
 def test_json_export_holds_the_clients_data_notes_and_access_log(client, db, anna):
@@ -98,8 +108,14 @@ def test_pdf_export_is_a_pdf_with_the_name_in_any_script(client, db, anna):
         from kimdb.auth.models import User
 
         user = app_db.session.get(User, anna.id)
-        text = pdf_text(export.render_pdf(export.build_export(person, user), compress=False))
+        data = export.build_export(person, user)
+        text = pdf_text(export.render_pdf(data, compress=False, shape=False))
+        shaped = export.render_pdf(data, compress=False)
     assert "Name: Олена Öztürk-حداد" in text
+    # Shaped with HarfBuzz: the Arabic letters are drawn with their joined forms (glyphs other
+    # than the isolated ones a plain run uses).
+    plain = export.render_pdf(data, compress=False, shape=False)
+    assert glyphs_of("ح", shaped) and glyphs_of("ح", shaped) != glyphs_of("ح", plain)
     assert "Auskunft über Ihre gespeicherten Daten (Art. 15 DSGVO)" in text
     assert "Korrigierter Vermerk" in text
     assert "Wer hat wann auf Ihre Daten zugegriffen?" in text
