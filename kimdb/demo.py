@@ -112,8 +112,8 @@ DEMO_LOGINS = (
     ("supervisor", "supervisor of the Kommunales Integrationszentrum (both teams); 2FA code"),
     ("tl.sued", "team leader of team south only; 2FA code"),
     ("sv.caritas", "supervisor of the Caritas case management; 2FA code"),
-    ("admin", "administration of Kreis Warendorf (no client data); 2FA code"),
-    ("dsb", "data protection officer (emergency access log); 2FA code"),
+    ("admin", "administration of Kreis Warendorf (users, teams; no client data); 2FA code"),
+    ("dsb", "data protection officer (audit log, emergency accesses, records); 2FA code"),
 )
 
 # Authenticator-app secrets of the demo users whose role requires the two-factor login
