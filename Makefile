@@ -56,7 +56,7 @@ demo: install $(DEMO_ENV)
 	set -a && . ./$(DEMO_ENV) && set +a && \
 	$(BIN)/flask --app wsgi db upgrade && \
 	$(BIN)/flask --app wsgi kimdb demo && \
-	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	exec $(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app
 
 ## Lint, then the whole suite on SQLite and on PostgreSQL, browser tests included.
 test: install-test

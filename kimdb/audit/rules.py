@@ -79,6 +79,8 @@ ACTION_LABELS: dict[str, object] = {
     "write:emergency.seen_all": _l("Notfallzugriffe zur Kenntnis genommen"),
     "read:substitution.takeover": _l("Übernahme geöffnet"),
     "write:substitution.takeover": _l("Fall übernommen"),
+    "read:clients.duplicate_check": _l("Als mögliche Doppelerfassung angezeigt"),
+    "read:caseload.start": _l("Startseite mit eigenen Fällen"),
     "read:privacy.withdrawal": _l("Widerruf vorbereitet"),
     "write:privacy.withdrawal": _l("Einwilligung widerrufen, Daten gelöscht"),
     "read:privacy.withdrawn": _l("Bestätigung des Widerrufs angesehen"),

@@ -75,6 +75,28 @@ def current_session_ref(user_id: int) -> str:
     return rules.session_ref(token, user_id)
 
 
+def record_reads(action: str, client_ids: list[int], detail: str = "") -> None:
+    """Record that the logged-in user saw data of each of ``client_ids`` in this request (one
+    entry per client, so each appears in that client's Art. 15 access list); for pages that
+    show other clients than the one in the URL, e.g. the duplicate check of a registration."""
+    ref = current_session_ref(current_user.id)
+    for client_id in client_ids:
+        service.record(
+            action, user=current_user, client_id=client_id, detail=detail, session_ref=ref
+        )
+
+
+def record_list_read(action: str, detail: str = "") -> None:
+    """Record that the logged-in user saw a list of clients (names, no single client), e.g.
+    the own caseload on the start page: one entry without client id, ``detail`` a count."""
+    service.record(
+        action,
+        user=current_user,
+        detail=detail,
+        session_ref=current_session_ref(current_user.id),
+    )
+
+
 def _case_subject(pending: PendingEntry, user, case_id: int) -> None:
     """Fill client and substituted owner from case ``case_id`` (one small query)."""
     from kimdb.cases.models import Case

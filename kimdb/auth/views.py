@@ -48,6 +48,15 @@ login_manager.session_protection = "strong"
 login_manager.user_loader(service.load_user)
 
 
+@login_manager.unauthorized_handler
+def _to_login():
+    """Send an anonymous request to the login page, back to the same path afterwards. Only the
+    path travels in ``next``: a query string can hold a searched name or date of birth, which
+    must not land in access logs or the browser history (DESIGN.md §4)."""
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for("auth.login", next=request.path))
+
+
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a path on this site, else the start page."""
     return safe_local_path(target) or url_for("caseload.start")

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from kimdb import labels
+from kimdb.audit.views import record_list_read
 from kimdb.auth.models import Role, User
 from kimdb.caseload import chart, rules, service
 from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
@@ -46,6 +47,9 @@ def _case_manager_start():
     rows = service.open_cases(current_user, sort, descending)
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
     median_lag, lag_count = queries.median_entry_lag(current_user, days=30)
+    substituted = substituted_cases(current_user)
+    # The page lists clients' names: a read of client data (issue 6 item 3).
+    record_list_read("read:caseload.start", f"{len(rows) + len(substituted)} Fälle")
     return render_template(
         "caseload/case_manager.html",
         caseload=service.caseload_of(current_user),
@@ -55,7 +59,7 @@ def _case_manager_start():
         inactivity_days=inactivity_days,
         inactive=service.inactive_count(rows, inactivity_days),
         due=queries.due_follow_ups(current_user),
-        substituted=substituted_cases(current_user),
+        substituted=substituted,
         median_lag=median_lag,
         lag_count=lag_count,
         expected_cm_share=EXPECTED_CM_SHARE,

@@ -229,6 +229,7 @@ def open_case(client: Client, kind: CaseKind, by: User) -> Case:
         )
     try:
         with transaction() as session:
+            _check_not_erased(client, lock=True)
             case = Case(
                 client_id=client.id,
                 owner_id=by.id,
@@ -313,11 +314,13 @@ def reopen_case(case: Case, reason: str, by: User, reopen_days: int) -> None:
     """Reopen a closed case within ``reopen_days`` days of its closure, with a reason.
 
     The case returns to the stage it was closed from; the reopening is kept as a stage change
-    with its reason. Raises ReopenRefused (too late, no reason, not closed).
+    with its reason. Raises ReopenRefused (too late, no reason, not closed) and RuleViolation
+    when the client's consent was withdrawn or their data erased (R2).
     """
     rules.check_reopen(
         case.stage, case.closed_on, reason, today(), reopen_days, case.closure_reason
     )
+    _check_not_erased(case.client)
     if open_case_of(case.client_id) is not None:
         raise CaseAlreadyOpen(
             _l("Für diese Person gibt es inzwischen einen anderen offenen Fall."), field="reason"
@@ -332,8 +335,23 @@ def reopen_case(case: Case, reason: str, by: User, reopen_days: int) -> None:
         ) from exc
 
 
+def _check_not_erased(client: Client, lock: bool = False) -> None:
+    """Raise RuleViolation if ``client``'s data were erased or the consent withdrawn (R2): no
+    case may be opened or reopened for them. With ``lock`` the client row is locked first
+    (PostgreSQL), so a purge or withdrawal running at the same moment is waited for."""
+    if lock:
+        db.session.execute(select(Client.id).where(Client.id == client.id).with_for_update())
+        db.session.refresh(client, ["erased_at"])
+    if client.erased_at is not None or client.consent.withdrawn_at is not None:
+        raise RuleViolation(
+            _l("Die Einwilligung ist widerrufen oder die Daten sind gelöscht; kein Fall möglich."),
+            field="reason",
+        )
+
+
 def _write_reopening(case: Case, target: Stage, reason: str, by: User) -> None:
     with transaction():
+        _check_not_erased(case.client, lock=True)
         case.stage_changes.append(
             StageChange(
                 from_stage=Stage.CLOSED,

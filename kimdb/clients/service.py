@@ -273,12 +273,25 @@ def hold_scan(data: bytes) -> str:
     return its key for the session. Files held longer than the idle-session time are removed
     first: the session naming them has expired, and a scan of a person not registered must not
     stay (GDPR Art. 5(1)(e))."""
+    expire_held_scans()
+    return held_scans().put(data)
+
+
+def expire_held_scans() -> int:
+    """Remove held scans (and leftovers of interrupted writes) older than the idle-session
+    time, ``KIMDB_SESSION_IDLE_MINUTES``; return how many. Also run by ``flask kimdb purge``,
+    so an abandoned registration's scan does not stay (GDPR Art. 5(1)(e))."""
     files = held_scans()
     limit = time.time() - 60 * current_app.config.get("SESSION_IDLE_MINUTES", 30)
+    removed = 0
     for path in (files.root / "scans").glob("*/*"):
-        if path.is_file() and path.stat().st_mtime < limit:
-            path.unlink(missing_ok=True)
-    return files.put(data)
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def held_scan(key: str) -> bytes | None:

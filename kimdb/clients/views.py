@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from kimdb.audit.views import record_reads
 from kimdb.auth.models import Role
 from kimdb.cases import service as cases_service
 from kimdb.cases.forms import OpenCaseForm
@@ -108,6 +109,7 @@ def new():
             )
         except service.DuplicateSuspected as suspected:
             duplicates = suspected.matches
+            record_reads("read:clients.duplicate_check", [d.client_id for d in duplicates])
             if uploaded is not None:
                 _forget_held_scan()
                 held = session[HELD_SCAN] = {

@@ -324,8 +324,15 @@ def withdraw_consent(client: Client, by: User, declared_on: dt.date | None = Non
     declared_on = declared_on or today()
     rules.check_declared_on(declared_on, consent.signed_on, today())
     with transaction() as session:
-        consent.withdrawn_at = now()
-        consent.withdrawn_by_id = by.id
+        # Only one of two simultaneous withdrawals gets past this (the other changes nothing).
+        won = session.execute(
+            update(Consent)
+            .where(Consent.id == consent.id, Consent.withdrawn_at.is_(None))
+            .values(withdrawn_at=now(), withdrawn_by_id=by.id)
+            .execution_options(synchronize_session="fetch")
+        ).rowcount
+        if won != 1:
+            raise PrivacyRefused(_already_erased())
         session.flush()
         _audit(
             "write:privacy.withdrawal",
@@ -380,6 +387,8 @@ class PurgeReport:
     scan_files: int = 0  # scan files of the erased clients deleted (or to delete)
     orphan_files: int = 0  # files no consent refers to, removed (or to remove)
     failed_files: int = 0  # files that could not be deleted (left for the next run)
+    held_files: int = 0  # scans held for an unfinished registration, past the idle time
+    skipped: int = 0  # clients no longer due when their turn came (a case was opened)
 
     def lines(self) -> list[str]:
         """The report as lines of text for the command line (no personal data)."""
@@ -391,7 +400,11 @@ class PurgeReport:
             f"cases concerned: {len(self.case_ids)}",
             f"scan files {'to delete' if self.dry_run else 'deleted'}: {self.scan_files}",
             f"orphan scan files {'to remove' if self.dry_run else 'removed'}: {self.orphan_files}",
-        ] + ([f"files that could not be deleted: {self.failed_files}"] if self.failed_files else [])
+        ] + (
+            ([f"files that could not be deleted: {self.failed_files}"] if self.failed_files else [])
+            + ([f"held registration scans removed: {self.held_files}"] if self.held_files else [])
+            + ([f"clients skipped (no longer due): {self.skipped}"] if self.skipped else [])
+        )
 
 
 def _due_condition(cutoff: dt.date, registered_before: dt.datetime):
@@ -444,17 +457,21 @@ def purge(today_: dt.date, retention_days: int, dry_run: bool = False) -> PurgeR
             report.scan_files += client.consent.scan_key is not None
             continue
         scan_key = None
-        with transaction() as session:
-            client = session.scalar(
-                select(Client)
-                .where(Client.id == client_id, _due_condition(cutoff, registered_before))
-                .with_for_update()
-            )
-            if client is None:  # changed since the list was read
-                continue
-            scan_key = _erase_in_session(
-                session, client, None, ErasureReason.RETENTION, today_, "write:privacy.purge"
-            )
+        try:
+            with transaction() as session:
+                client = session.scalar(
+                    select(Client)
+                    .where(Client.id == client_id, _due_condition(cutoff, registered_before))
+                    .with_for_update()
+                )
+                if client is None:  # changed since the list was read
+                    continue
+                scan_key = _erase_in_session(
+                    session, client, None, ErasureReason.RETENTION, today_, "write:privacy.purge"
+                )
+        except PrivacyRefused:  # a case was opened meanwhile: the client is no longer due
+            report.skipped += 1
+            continue
         report.client_ids.append(client_id)
         report.case_ids += case_ids
         if scan_key is not None:
@@ -465,6 +482,10 @@ def purge(today_: dt.date, retention_days: int, dry_run: bool = False) -> PurgeR
     removed, failed = sweep_orphan_scans(dry_run=dry_run)
     report.orphan_files += removed
     report.failed_files += failed
+    if not dry_run:  # scans held for a registration that was never finished
+        from kimdb.clients.service import expire_held_scans
+
+        report.held_files = expire_held_scans()
     return report
 
 

@@ -408,3 +408,15 @@ def test_dpo_sees_only_entries_of_their_municipality(client, db, world):
     page = client.get("/audit/").get_data(as_text=True)
     assert "weit weg" not in page
     assert "System" in page
+
+
+def test_the_case_managers_start_page_with_client_names_is_recorded(client, db):
+    from kimdb.audit.models import AuditEntry
+    from tests.factories import login, make_case, make_user
+
+    anna = make_user("cm.start")
+    make_case(anna)
+    login(client, "cm.start")
+    assert client.get("/").status_code == 200
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "read:caseload.start"))
+    assert entry.user_id == anna.id and entry.detail == "1 Fälle"

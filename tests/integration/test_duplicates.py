@@ -124,6 +124,13 @@ def test_a_colleagues_client_is_named_only_by_case_and_case_manager(client, db, 
     assert case.number in page and "betreut von Cm.Bea (KI Testkreis)" in page
     assert "Müller" not in page and "Jürgen" not in page
     assert f"/clients/{case.client_id}" not in page
+    # Showing the match is a read of that client's data: in the audit log, for their Art. 15.
+    from kimdb.audit.models import AuditEntry
+
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "read:clients.duplicate_check")
+    )
+    assert entry.client_id == case.client_id and entry.user_id == anna.id
 
 
 def test_erased_client_is_no_duplicate(client, db, anna):

@@ -155,3 +155,30 @@ def test_a_scan_file_left_after_a_failed_delete_goes_with_the_next_purge(app, db
     os.utime(path, (past, past))
     assert "orphan scan files removed: 0" not in purge(app).output
     assert not path.exists()
+
+
+def test_purge_removes_scans_held_for_a_registration_that_was_never_finished(app, db):
+    with app.app_context():
+        from kimdb.clients.service import held_scans, hold_scan
+
+        abandoned, fresh = hold_scan(b"scan of a person never registered"), hold_scan(b"now")
+        files = held_scans()
+        path = files.root / "scans" / abandoned[:2] / abandoned
+        past = time.time() - 60 * (app.config["SESSION_IDLE_MINUTES"] + 1)
+        os.utime(path, (past, past))
+    result = purge(app)
+    assert "held registration scans removed: 1" in result.output
+    assert not path.exists()
+    assert (files.root / "scans" / fresh[:2] / fresh).exists()
+    (files.root / "scans" / fresh[:2] / fresh).unlink()
+
+
+def test_a_closed_case_of_a_withdrawn_client_cannot_be_reopened(app, db):
+    owner = make_user("cm.owner")
+    person = make_client(owner)
+    case = cases_service.open_case(person, CaseKind.SHORT_COUNSELLING, owner)
+    cases_service.close_case(case, today(), ClosureReason.CONTACT_BROKE_OFF, "weggezogen", owner)
+    service.withdraw_consent(db.session.get(Client, person.id), owner)
+    with pytest.raises(cases_service.RuleViolation):
+        cases_service.reopen_case(db.session.get(Case, case.id), "kommt zurück", owner, 90)
+    assert db.session.get(Case, case.id).stage.value == "closed"
