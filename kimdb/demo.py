@@ -69,6 +69,7 @@ DIAKONIE = "Diakonie Münsterland – Migrationsdienst Warendorf"
 FILLED_POSTS = Decimal("10.40")  # Kreis Warendorf, Baustein 2, filled posts (Drucksache 498)
 
 
+OLD_CLOSED_CASES = 6  # closed ~3.5 years ago: due for the retention purge
 TEAM_NORTH = "Team Nord (Warendorf, Ostbevern, Telgte)"
 TEAM_SOUTH = "Team Süd (Ahlen, Beckum, Oelde)"
 
@@ -417,11 +418,31 @@ def build_demo(seed: int = 2026) -> str:
     builder = _Builder(seed)
     with transaction():
         builder.build()
+    withdrawn = _withdraw_one_consent()
     return (
         f"Demo data built: {builder.case_count} cases of {len(CASE_MANAGERS)} case "
         f"managers ({sum(c.fte for c in CASE_MANAGERS)} FTE) in {MUNICIPALITY}, "
-        f"{builder.households} households, {builder.findings} structural findings."
+        f"{builder.households} households, {builder.findings} structural findings, "
+        f"{OLD_CLOSED_CASES} cases closed longer ago than the retention period "
+        f"(`flask kimdb purge --dry-run`), client {withdrawn} with a withdrawn consent."
     )
+
+
+def _withdraw_one_consent() -> int:
+    """Withdraw the consent of one client of cm.within whose case is closed (R2), through the
+    real use case: the anonymous remainder and the audit entry are what a DPO then checks."""
+    from kimdb.privacy.service import withdraw_consent
+
+    owner = db.session.scalar(select(User).where(User.username == "cm.within"))
+    client = db.session.scalar(
+        select(Client)
+        .join(Case, Case.client_id == Client.id)
+        .where(Case.owner_id == owner.id, Case.stage == Stage.CLOSED, Client.household_id.is_(None))
+        .order_by(Client.id)
+        .limit(1)
+    )
+    withdraw_consent(client, owner)
+    return client.id
 
 
 class _Builder:
@@ -514,6 +535,7 @@ class _Builder:
                 self._case(user, closed=i >= spec.open_cases)
         session.flush()
         self._staff_changes(orgs[KI], teams[TEAM_SOUTH])
+        self._old_cases(next(u for u in self.clients_by_user if u.username == "cm.within"))
         case_managers = list(self.clients_by_user)
         self.findings = add_demo_findings(self.random, case_managers, self.today)
         self.households = add_demo_households(self.random, self.clients_by_user, self.today)
@@ -521,6 +543,17 @@ class _Builder:
             for client in clients:  # households may have aligned family names
                 client.refresh_search_index()
         session.flush()
+
+    def _old_cases(self, user: User) -> None:
+        """Cases closed more than three years ago (before KIMDB_RETENTION_DAYS' default): the
+        retention purge would erase their clients' personal data (issue 6 item 5)."""
+        real_today = self.today
+        self.today = real_today - dt.timedelta(days=1200)  # the cases' dates lie that far back
+        try:
+            for _ in range(OLD_CLOSED_CASES):
+                self._case(user, closed=True)
+        finally:
+            self.today = real_today
 
     def _fte_history(self, user: User, fte: Decimal) -> None:
         """Give ``user`` the FTE ``fte`` today; some had a full post before (FTE over time)."""

@@ -72,3 +72,16 @@ def test_demo_has_an_emergency_access_the_owner_has_not_seen(data_app, db):
     access = db.session.scalar(select(EmergencyAccess))
     assert access.owner.username == "cm.yilmaz" and access.supervisor.username == "tl.sued"
     assert access.case.owner_id == access.owner_id and access.seen_by_owner_at is None
+
+
+def test_demo_shows_retention_and_a_withdrawn_consent(data_app, db):
+    from kimdb.clients.models import Client
+
+    runner = data_app.test_cli_runner()
+    assert runner.invoke(args=["kimdb", "demo"]).exit_code == 0
+    due = runner.invoke(args=["kimdb", "purge", "--dry-run"])
+    assert "clients would erase: 6" in due.output
+    erased = db.session.scalars(select(Client).where(Client.erased_at.is_not(None))).all()
+    assert len(erased) == 1 and erased[0].family_name is None
+    assert erased[0].consent.withdrawn_at is not None
+    assert "chain intact" in runner.invoke(args=["kimdb", "audit", "verify"]).output
