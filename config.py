@@ -79,6 +79,10 @@ class Config:
         self.RETENTION_DAYS = _env_int("RETENTION_DAYS", 3 * 365)
         if self.RETENTION_DAYS < self.REOPEN_DAYS:
             raise ValueError("KIMDB_RETENTION_DAYS must not be shorter than KIMDB_REOPEN_DAYS")
+        # Statistics: cells of fewer persons are suppressed ("< 5"), issue 7 item 2.
+        self.STATS_MIN_CELL = _env_int("STATS_MIN_CELL", 5)
+        if self.STATS_MIN_CELL < 2:
+            raise ValueError("KIMDB_STATS_MIN_CELL must be at least 2 (persons)")
         # Two-factor login (TOTP): roles that must use it; case managers may be required too.
         self.TOTP_REQUIRED_ROLES = tuple(
             r.strip()

@@ -33,6 +33,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     DPO = "dpo"  # Datenschutzbeauftragte:r: reads the logs of emergency access
+    STATE = "state"  # Land NRW (ministry, Kompetenzzentrum für Integration): statewide figures
 
 
 class User(UserMixin, db.Model):

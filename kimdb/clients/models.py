@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy import DateTime, ForeignKey, SmallInteger, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.auth.models import User
@@ -71,6 +71,9 @@ class Client(db.Model):
     family_name_phonetic: Mapped[str | None] = mapped_column(String(64), index=True)
     given_name_phonetic: Mapped[str | None] = mapped_column(String(64), index=True)
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The year of birth in plain figures, for age groups in the statistics (issue 7), which
+    # are computed in SQL; it stays after erasure as part of the anonymous remainder.
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
     phone: Mapped[str | None] = mapped_column(EncryptedText)
     email: Mapped[str | None] = mapped_column(EncryptedText)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
@@ -103,6 +106,8 @@ class Client(db.Model):
         self.date_of_birth_index = hashed(
             None if self.date_of_birth is None else normalise_date(self.date_of_birth)
         )
+        if self.date_of_birth is not None:  # kept when the date itself is erased
+            self.birth_year = self.date_of_birth.year
         self.family_name_phonetic = hashed(phonetic_key(self.family_name))
         self.given_name_phonetic = hashed(phonetic_key(self.given_name))
 

@@ -11,10 +11,12 @@ from kimdb.extensions import db, enum_column
 
 
 class MunicipalityKind(StrEnum):
-    """A county (Kreis) or a county-free city (kreisfreie Stadt)."""
+    """A county (Kreis) or a county-free city (kreisfreie Stadt); ``STATE`` holds the state's
+    own offices (ministry, Kompetenzzentrum für Integration), which run no case management."""
 
     COUNTY = "county"
     CITY = "city"
+    STATE = "state"
 
 
 class OrganisationKind(StrEnum):

@@ -59,9 +59,10 @@ CLEARED_CLIENT_FIELDS: dict[str, object] = {
 
 # The anonymous remainder: what stays after erasure, and why (issue 6 item 4).
 KEPT_FIELDS: dict[str, str] = {
-    "clients.gender, clients.country_of_origin": (
-        "Geschlecht und Herkunftsland zählen in der Statistik (FDE NRW); ohne Namen, "
-        "Geburtsdatum und Kontaktdaten benennen sie niemanden."
+    "clients.gender, clients.country_of_origin, clients.birth_year": (
+        "Geschlecht, Herkunftsland und Geburtsjahr zählen in der Statistik (FDE NRW, "
+        "Altersgruppen); ohne Namen, Geburtsdatum und Kontaktdaten benennen sie niemanden, und "
+        "kleine Zellen werden in Berichten unterdrückt."
     ),
     "clients.organisation_id, clients.registered_at, clients.registered_by_id": (
         "Welche Organisation wann eine Person aufgenommen hat (Fallzahlen)."

@@ -169,7 +169,7 @@ TABLES: dict[str, TableRecord] = {
         audience=CASE_WORK,
         columns=columns(
             metadata="id consent_id organisation_id erased_at household_id registered_by_id "
-            "registered_at",
+            "registered_at birth_year",
             personal="given_name family_name date_of_birth gender phone email",
             special="country_of_origin languages residence_status",
             pseudonymous="family_name_index given_name_index date_of_birth_index "
