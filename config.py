@@ -86,7 +86,7 @@ class Config:
         # Two-factor login (TOTP): roles that must use it; case managers may be required too.
         self.TOTP_REQUIRED_ROLES = tuple(
             r.strip()
-            for r in (_env("TOTP_REQUIRED_ROLES", "supervisor,admin,dpo") or "").split(",")
+            for r in (_env("TOTP_REQUIRED_ROLES", "supervisor,admin,dpo,state") or "").split(",")
             if r.strip()
         )
         if (
