@@ -64,6 +64,8 @@ from kimdb.timeutil import LOCAL_ZONE, now, today
 DEMO_PASSWORD = "kimdb-demo"  # noqa: S105 - the published demo password
 MUNICIPALITY = "Kreis Warendorf"
 KI = "Kommunales Integrationszentrum Kreis Warendorf"
+STATE = "Land Nordrhein-Westfalen"
+KFI = "Kompetenzzentrum für Integration (KfI)"
 CARITAS = "Caritasverband für das Dekanat Ahlen e.V."
 DIAKONIE = "Diakonie Münsterland – Migrationsdienst Warendorf"
 FILLED_POSTS = Decimal("10.40")  # Kreis Warendorf, Baustein 2, filled posts (Drucksache 498)
@@ -115,6 +117,7 @@ DEMO_LOGINS = (
     ("sv.caritas", "supervisor of the Caritas case management; 2FA code"),
     ("admin", "administration of Kreis Warendorf (users, teams; no client data); 2FA code"),
     ("dsb", "data protection officer (audit log, emergency accesses, records); 2FA code"),
+    ("kfi", "state: Kompetenzzentrum für Integration, statewide and county reports; 2FA code"),
 )
 
 # Authenticator-app secrets of the demo users whose role requires the two-factor login
@@ -126,6 +129,7 @@ DEMO_TOTP_SECRETS = {
     "sv.caritas": "KIMDBDEMOCARITASKOORDINATIONWAFX",
     "admin": "KIMDBDEMOFACHADMINISTRATIONWAFXY",
     "dsb": "KIMDBDEMODATENSCHUTZBEAUFTRAGTEX",
+    "kfi": "KIMDBDEMOKOMPETENZZENTRUMINTEGRA",
 }
 
 # Where KIM clients come from (weights); names for scripts Faker cannot romanise are drawn
@@ -491,6 +495,14 @@ class _Builder:
                 for name, kind, domain, contact in PARTNERS
             ]
             session.add_all(self.partners[org.name])
+        # The state's office (issue 7 item 5): runs no case management, reads the reports.
+        state = session.scalar(
+            select(Municipality).where(Municipality.name == STATE)
+        ) or Municipality(name=STATE, kind=MunicipalityKind.STATE)
+        orgs[KFI] = Organisation(
+            name=KFI, kind=OrganisationKind.MUNICIPAL_OFFICE, municipality=state
+        )
+        session.add(orgs[KFI])
         session.flush()
         for username, name, role, org, supervises in (
             ("supervisor", "Martina Vogt", Role.SUPERVISOR, KI, Supervision(organisation=orgs[KI])),
@@ -504,6 +516,7 @@ class _Builder:
             ),
             ("admin", "Peter Brinkmann", Role.ADMIN, KI, None),
             ("dsb", "Dr. Claudia Reuter", Role.DPO, KI, None),
+            ("kfi", "Kompetenzzentrum für Integration", Role.STATE, KFI, None),
         ):
             session.add(
                 User(

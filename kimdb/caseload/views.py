@@ -1,5 +1,5 @@
 """The start page: a case manager's own caseload, a supervisor's dashboard, an admin's users;
-a data protection officer starts at the log of emergency access."""
+a data protection officer starts at the log of emergency access, the state at the report."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def start():
         return _case_manager_start()
     if current_user.role is Role.DPO:
         return redirect(url_for("emergency.log"))
+    if current_user.role is Role.STATE:  # the state sees aggregates only (issue 7 item 5)
+        return redirect(url_for("reports.index"))
     if current_user.role is Role.SUPERVISOR:
         return _supervisor_start()
     users = db.session.scalars(

@@ -15,6 +15,7 @@ import io
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -299,10 +300,15 @@ class _Document(FPDF):
         self.set_font(charts.FONT_FAMILY, size=10)
 
 
-def to_pdf(report: Report, compress: bool = True) -> bytes:
+def to_pdf(
+    report: Report,
+    compress: bool = True,
+    descriptions: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """Return the whole report as a PDF: cover (scope, period, date, suppression rule), the
     headline figures, then every table with its totals, note and, where one can be drawn, its
-    bar chart (the same SVG as on the page). ``compress`` False leaves the page streams
+    bar chart (the same SVG as on the page), and last the findings' ``descriptions`` as
+    (heading, text) pairs, if any. ``compress`` False leaves the page streams
     readable (tests). Source: issue 7 item 4."""
     pdf = _Document(report)
     pdf.set_compression(compress)
@@ -336,6 +342,12 @@ def to_pdf(report: Report, compress: bool = True) -> bytes:
                 pdf.add_page()
             pdf.ln(2)
             pdf.image(io.BytesIO(svg.encode("utf-8")), x=pdf.l_margin, w=160)
+    if descriptions:
+        pdf.heading(str(_l("Beschreibungen der strukturellen Erkenntnisse")))
+        for heading, text in descriptions:
+            pdf.para(heading, size=9)
+            pdf.para(text)
+            pdf.ln(1)
     return bytes(pdf.output())
 
 
