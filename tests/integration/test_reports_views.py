@@ -122,12 +122,12 @@ def test_the_form_offers_the_scopes_of_the_user(client, supervisor):
 
 def test_a_period_ending_before_it_starts_is_refused_and_the_input_kept(client, supervisor):
     scope = county_scope(client)
-    query = {"scope": scope, "kind": "range", "date_from": "31.03.2026", "date_to": "01.03.2026"}
+    query = {"scope": scope, "kind": "range", "date_from": "2026-03-31", "date_to": "2026-03-01"}
     response = client.get("/reports/view", query_string=query)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Der Zeitraum endet vor seinem Beginn" in page
-    assert 'value="31.03.2026"' in page and 'value="01.03.2026"' in page
+    assert 'value="2026-03-31"' in page and 'value="2026-03-01"' in page
     assert re.search(rf'<option selected value="{scope}"|<option value="{scope}" selected', page)
 
 
