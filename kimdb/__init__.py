@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from kimdb.orgs.views import bp as orgs_bp
     from kimdb.privacy.views import bp as privacy_bp
     from kimdb.records.views import bp as records_bp
+    from kimdb.reports.views import bp as reports_bp
     from kimdb.substitution.views import bp as substitution_bp
 
     for blueprint in (
@@ -153,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         privacy_bp,
         records_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
 

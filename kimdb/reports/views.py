@@ -78,10 +78,9 @@ def _read_form(form: ReportForm, scopes: list[Scope]):
                 ]
             else:
                 try:
-                    service.check_scope(current_user, wanted)
+                    scope = service.check_scope(current_user, wanted)
                 except service.NotAllowed:
                     abort(403)
-                abort(403)  # allowed in principle, but not offered to this user: not shown
     period = None
     if not any(f.errors for f in form):
         try:
