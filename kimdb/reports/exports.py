@@ -128,12 +128,13 @@ def to_csv(report: Report, table: Table) -> bytes:
 
 def sheet_names(tables: list[Table]) -> list[str]:
     """Return one sheet name per table: its title cut to 31 characters, without the characters
-    Excel refuses (``[]:*?/\\``), unique (a "(2)" suffix where two would be equal) and never
-    the cover's name."""
+    Excel refuses (``[]:*?/\\``; a colon is dropped, the others become spaces), unique (a
+    "(2)" suffix where two would be equal) and never the cover's name."""
     names: list[str] = []
     taken = {COVER_SHEET.lower()}
     for table in tables:
-        base = re.sub(r"[\[\]:*?/\\]", " ", table.title).strip() or table.key
+        # "Klient:innen" → "Klientinnen"; the other refused characters become spaces.
+        base = re.sub(r"[\[\]*?/\\]", " ", table.title.replace(":", "")).strip() or table.key
         name = base[:SHEET_NAME_MAX].strip()
         number = 2
         while name.lower() in taken:
