@@ -83,7 +83,7 @@ def generate(db, n_cases: int, seed: int = 7) -> int:
     from kimdb.consent.models import Consent
     from kimdb.orgs.models import Municipality, Organisation, Partner
 
-    rnd = random.Random(seed)
+    rnd = random.Random(seed)  # noqa: S311 - generated test data, not secrets
     moment = dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC)
     n_municipalities = 53 if n_cases >= 100000 else 10
     n_users = max(10, n_cases // 60)
