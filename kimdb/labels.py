@@ -32,6 +32,7 @@ ROLE = {
     Role.SUPERVISOR: _l("Koordination / Teamleitung"),
     Role.ADMIN: _l("Fachadministration"),
     Role.DPO: _l("Datenschutz"),
+    Role.STATE: _l("Land NRW (Statistik)"),
 }
 CASE_KIND = {
     CaseKind.CASE_MANAGEMENT: _l("Case Management"),

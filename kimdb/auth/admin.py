@@ -124,15 +124,21 @@ def clean_display_name(display_name: str | None) -> str:
     return name
 
 
+# The roles a municipality's administrator gives. State accounts (statewide statistics) are
+# not theirs to make: the operator creates them with `flask kimdb create-user --role state`.
+MUNICIPAL_ROLES = (Role.CASE_MANAGER, Role.SUPERVISOR, Role.ADMIN, Role.DPO)
+
+
 def parse_role(value: Role | str | None) -> Role:
-    """Return the role named by ``value`` (a ``Role`` or its code); raise AccountRefused (field
-    ``role``) for anything else."""
+    """Return the role named by ``value`` (a ``Role`` or its code) if an administrator may give
+    it (``MUNICIPAL_ROLES``); raise AccountRefused (field ``role``) for anything else."""
     try:
-        return Role(value)
+        role = Role(value)
     except ValueError:
-        raise AccountRefused(
-            _l("Bitte eine der angebotenen Rollen wählen."), field="role"
-        ) from None
+        role = None
+    if role not in MUNICIPAL_ROLES:
+        raise AccountRefused(_l("Bitte eine der angebotenen Rollen wählen."), field="role")
+    return role
 
 
 def parse_fte(text: str | None) -> Decimal:

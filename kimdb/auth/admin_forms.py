@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from kimdb import labels
 from kimdb.auth import admin
-from kimdb.forms import CheckboxListField, GermanDateField, enum_choices
+from kimdb.forms import CheckboxListField, GermanDateField
 from kimdb.rules import RuleViolation
 
 
@@ -96,7 +96,7 @@ class AccountForm(FlaskForm):
     )
     role = SelectField(
         _l("Rolle"),
-        choices=enum_choices(labels.ROLE),
+        choices=[(r.value, labels.ROLE[r]) for r in admin.MUNICIPAL_ROLES],
         validate_choice=False,
         validators=[_rule(admin.parse_role)],
     )

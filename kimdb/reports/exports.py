@@ -44,8 +44,9 @@ def suppression_rule(min_cell: int) -> str:
     """Return the German sentence that explains the suppression (cover of every export)."""
     return str(
         _l(
-            "Zellen mit weniger als %(n)s Personen werden als „< %(n)s“ ausgewiesen; weitere "
-            "Zellen sind unterdrückt, damit sich keine Zahl aus Summen zurückrechnen lässt.",
+            "Zellen mit weniger als %(n)s Personen werden als „< %(n)s“ ausgewiesen. Damit sich "
+            "keine solche Zahl aus Summen zurückrechnen lässt, sind auch einzelne größere Zellen "
+            "so ausgewiesen: „< %(n)s“ heißt „unterdrückt“.",
             n=min_cell,
         )
     )

@@ -128,7 +128,7 @@ def test_register_export_withdraw_and_dpo_audit(server, page, db, tmp_path):
     erased = page.get_by_test_id("erased")
     expect(erased).to_contain_text("Vor- und Familienname, Geburtsdatum")
     expect(erased).to_contain_text("der Scan der Einwilligung")
-    expect(page.get_by_test_id("kept")).to_contain_text("Geschlecht und Herkunftsland")
+    expect(page.get_by_test_id("kept")).to_contain_text("Geschlecht, Herkunftsland und Geburtsjahr")
     expect(page.get_by_label("Widerruf erklärt am")).to_have_value(today().isoformat())
     submit = page.get_by_role("button", name="Einwilligung widerrufen und Daten löschen")
     with page.expect_response(re.compile(r"/withdrawal$")) as unconfirmed:

@@ -45,6 +45,7 @@ RELATIONS = (
     "supervisor_other_org",  # supervises another organisation
     "admin",
     "dpo",
+    "state",  # the state's statistics office: aggregates only (issue 7 item 5)
 )
 USERNAMES = {
     "owner": "cm.owner",
@@ -57,14 +58,17 @@ USERNAMES = {
     "supervisor_other_org": "sv.caritas",
     "admin": "admin.kreis",
     "dpo": "dpo.kreis",
+    "state": "kfi.land",
 }
 
 
 def expect(default: int, **by_relation: int) -> dict[str, int]:
-    """Return the expected status per relation: ``default`` unless named."""
+    """Return the expected status per relation: ``default`` unless named; the state's
+    statistics office gets 403 unless named (it reaches only reports, its account and the
+    published consent forms)."""
     unknown = set(by_relation) - set(RELATIONS)
     assert not unknown, unknown
-    return {r: by_relation.get(r, default) for r in RELATIONS}
+    return {r: by_relation.get(r, 403 if r == "state" else default) for r in RELATIONS}
 
 
 SUPERVISORS = ("supervisor", "team_leader_other", "supervisor_other_org")
@@ -96,17 +100,17 @@ CASE_MANAGERS_ONLY_GET = expect(
     ),
 )
 ADMIN_ONLY = expect(403, anonymous=LOGIN, admin=200)
-EVERYONE_LOGGED_IN = expect(200, anonymous=LOGIN)
+EVERYONE_LOGGED_IN = expect(200, anonymous=LOGIN, state=200)
 
 # (endpoint, method) -> (path with {placeholders} from the world, expected status per relation)
 MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     # -- auth -------------------------------------------------------------------------------
-    ("auth.login", "GET"): ("/login", expect(302, anonymous=200)),
-    ("auth.login", "POST"): ("/login", expect(302, anonymous=422)),
-    ("auth.language", "POST"): ("/language", expect(302)),
-    ("auth.logout", "POST"): ("/logout", expect(302)),
+    ("auth.login", "GET"): ("/login", expect(302, anonymous=200, state=302)),
+    ("auth.login", "POST"): ("/login", expect(302, anonymous=422, state=302)),
+    ("auth.language", "POST"): ("/language", expect(302, state=302)),
+    ("auth.logout", "POST"): ("/logout", expect(302, state=302)),
     # -- start page, consent forms ---------------------------------------------------------------
-    ("caseload.start", "GET"): ("/", expect(200, anonymous=LOGIN, dpo=302)),
+    ("caseload.start", "GET"): ("/", expect(200, anonymous=LOGIN, dpo=302, state=302)),
     ("consent.index", "GET"): ("/consent-forms/", EVERYONE_LOGGED_IN),
     ("consent.show", "GET"): ("/consent-forms/2026-01/de", EVERYONE_LOGGED_IN),
     # -- clients ----------------------------------------------------------------------------
@@ -296,19 +300,19 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ),
     # -- two-factor login, own account (issue 6 item 7) ---------------------------------------
     # Without a "password correct" marker the code steps send everyone on (login or start).
-    ("auth.login_code", "GET"): ("/login/code", expect(302)),
-    ("auth.login_code", "POST"): ("/login/code", expect(302)),
-    ("auth.login_enrol", "GET"): ("/login/enrol", expect(302)),
-    ("auth.login_enrol", "POST"): ("/login/enrol", expect(302)),
+    ("auth.login_code", "GET"): ("/login/code", expect(302, state=302)),
+    ("auth.login_code", "POST"): ("/login/code", expect(302, state=302)),
+    ("auth.login_enrol", "GET"): ("/login/enrol", expect(302, state=302)),
+    ("auth.login_enrol", "POST"): ("/login/enrol", expect(302, state=302)),
     ("auth.account", "GET"): ("/account", EVERYONE_LOGGED_IN),
     # Supervisors, admin and DPO have an app already (required): sent back to /account.
     ("auth.account_enrol", "GET"): (
         "/account/two-factor",
-        expect(302, **dict.fromkeys(CASE_MANAGERS, 200)),
+        expect(302, state=302, **dict.fromkeys(CASE_MANAGERS, 200)),
     ),
     ("auth.account_enrol", "POST"): (
         "/account/two-factor",
-        expect(302, **dict.fromkeys(CASE_MANAGERS, 422)),
+        expect(302, state=302, **dict.fromkeys(CASE_MANAGERS, 422)),
     ),
     ("auth.account_disable", "POST"): (
         "/account/two-factor/disable",
@@ -331,6 +335,27 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("privacy.withdraw_exchange", "POST"): (
         "/clients/{client}/exchanges/{exchange}/withdraw",
         case_write(302),
+    ),
+    # -- statistics (issue 7): supervisors and the state; without a scope the form says so ----
+    ("reports.index", "GET"): (
+        "/reports/",
+        expect(403, anonymous=LOGIN, state=200, **dict.fromkeys(SUPERVISORS, 200)),
+    ),
+    ("reports.view", "GET"): (
+        "/reports/view",
+        expect(403, anonymous=LOGIN, state=422, **dict.fromkeys(SUPERVISORS, 422)),
+    ),
+    ("reports.export_csv", "GET"): (
+        "/reports/export.csv",
+        expect(403, anonymous=LOGIN, state=422, **dict.fromkeys(SUPERVISORS, 422)),
+    ),
+    ("reports.export_xlsx", "GET"): (
+        "/reports/export.xlsx",
+        expect(403, anonymous=LOGIN, state=422, **dict.fromkeys(SUPERVISORS, 422)),
+    ),
+    ("reports.export_pdf", "GET"): (
+        "/reports/export.pdf",
+        expect(403, anonymous=LOGIN, state=422, **dict.fromkeys(SUPERVISORS, 422)),
     ),
     # -- administration ---------------------------------------------------------------------
     ("admin.users", "GET"): ("/admin/users", ADMIN_ONLY),
@@ -403,6 +428,7 @@ def world(db):
     make_user("sv.caritas", role=Role.SUPERVISOR, organisation="Caritas Testkreis")
     make_user("admin.kreis", role=Role.ADMIN)
     make_user("dpo.kreis", role=Role.DPO)
+    make_user("kfi.land", role=Role.STATE, organisation="Kompetenzzentrum für Integration")
     with transaction() as session:
         north = Team(name="Nord", organisation_id=owner.organisation_id)
         south = Team(name="Süd", organisation_id=owner.organisation_id)

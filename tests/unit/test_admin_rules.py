@@ -72,8 +72,8 @@ def test_display_name_must_be_given_and_at_most_120_characters():
 
 
 # -- role -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("role", list(Role))
-def test_the_three_roles_are_known(role):
+@pytest.mark.parametrize("role", admin.MUNICIPAL_ROLES)
+def test_the_roles_an_administrator_gives_are_known(role):
     assert admin.parse_role(role.value) is role
     assert admin.parse_role(role) is role
 
@@ -319,3 +319,13 @@ def test_a_team_is_deleted_only_without_members_and_supervisions():
 )
 def test_the_kind_of_a_municipality_follows_its_name(name, kind):
     assert orgs.municipality_kind(name) is kind
+
+
+def test_an_administrator_cannot_give_the_state_role():
+    import pytest
+
+    from kimdb.auth import admin
+
+    with pytest.raises(admin.AccountRefused):
+        admin.parse_role("state")
+    assert admin.parse_role("dpo").value == "dpo"
