@@ -149,7 +149,8 @@ def reindex_command(everything: bool, batch: int) -> None:
     """Fill the name and date-of-birth search indexes (blind indexes) of clients, and the
     phonetic name indexes of the duplicate check (issue 6 item 2).
 
-    Needed once after upgrading from the foundation release or to the phonetic indexes, and
+    Needed once after upgrading from the foundation release, to the phonetic indexes or to the
+    birth year of the statistics, and
     with --all after changing KIMDB_BLIND_INDEX_KEY. Runs in batches; safe to interrupt and
     run again.
     """
@@ -163,7 +164,11 @@ def reindex_command(everything: bool, batch: int) -> None:
         if not everything:
             query = query.where(
                 Client.erased_at.is_(None),
-                or_(Client.family_name_index.is_(None), Client.family_name_phonetic.is_(None)),
+                or_(
+                    Client.family_name_index.is_(None),
+                    Client.family_name_phonetic.is_(None),
+                    Client.birth_year.is_(None),  # age groups of the statistics (issue 7)
+                ),
             )
         clients = db.session.scalars(query).all()
         if not clients:
