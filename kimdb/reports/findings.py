@@ -24,6 +24,7 @@ from kimdb.orgs.models import Organisation
 from kimdb.reports.model import Cell, Period, Scope, ScopeKind, Table
 
 DESCRIPTIONS_PER_CELL = 10  # newest texts listed per (category, agency); counts cover all
+MIN_RECORDERS = 2  # distinct case managers behind a cell before its texts are shown
 TABLE_KEY = "findings"
 
 
@@ -77,8 +78,9 @@ def findings_section(scope: Scope, period: Period, min_cell: int) -> FindingsSec
         Finding.observed_on <= period.end,
     ]
     count = func.count(Finding.id)
+    recorders = func.count(func.distinct(Finding.recorded_by_id))
     counts = db.session.execute(
-        select(Finding.category, Finding.agency, count.label("n"))
+        select(Finding.category, Finding.agency, count.label("n"), recorders.label("people"))
         .where(*conditions)
         .group_by(Finding.category, Finding.agency)
     ).all()
@@ -99,14 +101,22 @@ def findings_section(scope: Scope, period: Period, min_cell: int) -> FindingsSec
                 "Lücken und Barrieren im örtlichen Hilfesystem (Systemmanagement), ohne Bezug zu "
                 "Fällen oder Klient:innen. Erkenntnisse sind keine Personen: die Anzahlen stehen "
                 "unverändert. Beschreibungen werden nur für Stellen mit mindestens %(n)s "
-                "Erkenntnissen einer Kategorie gezeigt, damit keine einzelne Fallgeschichte "
+                "Erkenntnissen von mindestens %(people)s Case Manager:innen einer Kategorie "
+                "gezeigt, und nicht im Bericht eines Teams, damit keine einzelne Fallgeschichte "
                 "erkennbar wird.",
                 n=min_cell,
+                people=MIN_RECORDERS,
             )
         ),
     )
-    large = [(r.category, r.agency) for r in counts if r.n >= min_cell]
-    withheld = sum(r.n for r in counts if r.n < min_cell)
+
+    # Texts only where enough findings of enough case managers meet, and never in a team
+    # report (a team is a few people whose writing would be recognised).
+    def describable(r) -> bool:
+        return scope.kind is not ScopeKind.TEAM and r.n >= min_cell and r.people >= MIN_RECORDERS
+
+    large = [(r.category, r.agency) for r in counts if describable(r)]
+    withheld = sum(r.n for r in counts if not describable(r))
     descriptions: list[Description] = []
     shown = 0
     if large:
@@ -128,7 +138,7 @@ def findings_section(scope: Scope, period: Period, min_cell: int) -> FindingsSec
             select(Finding.category, Finding.agency)
             .where(*conditions)
             .group_by(Finding.category, Finding.agency)
-            .having(count >= min_cell)
+            .having(count >= min_cell, recorders >= MIN_RECORDERS)
             .subquery()
         )
         texts = db.session.execute(

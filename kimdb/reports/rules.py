@@ -59,6 +59,9 @@ def _day_in_range(day: dt.date, field: str) -> None:
         )
 
 
+MAX_MONTHS = 60  # a from–to period covers at most five years (one grouped query per month end)
+
+
 def parse_period(
     kind: str,
     year: int | None = None,
@@ -71,7 +74,8 @@ def parse_period(
 
     Raises PeriodRefused (German message; ``field`` is "kind", "year", "number", "date_from"
     or "date_to") for an unknown kind, a missing part, a year outside 2000–2100, a half year or
-    quarter out of range, or a range ending before it starts. Source: issue 7 item 1, contract.
+    quarter out of range, a range ending before it starts, not made of whole months, or longer
+    than MAX_MONTHS. Source: issue 7 item 1, contract.
     """
     if kind not in PERIOD_KINDS:
         raise PeriodRefused(_l("Bitte eine Art des Zeitraums wählen."), field="kind")
@@ -89,6 +93,21 @@ def parse_period(
                     "Anfangsdatum liegen."
                 ),
                 field="date_to",
+            )
+        # Whole months only: two reports a day apart would otherwise isolate the people of
+        # that one day by difference, which no cell suppression can prevent.
+        if date_from.day != 1:
+            raise PeriodRefused(
+                _l("Ein Zeitraum beginnt am Ersten eines Monats (ganze Monate)."),
+                field="date_from",
+            )
+        if (date_to + dt.timedelta(days=1)).day != 1:
+            raise PeriodRefused(
+                _l("Ein Zeitraum endet am Letzten eines Monats (ganze Monate)."), field="date_to"
+            )
+        if (date_to.year - date_from.year) * 12 + date_to.month - date_from.month >= MAX_MONTHS:
+            raise PeriodRefused(
+                _l("Ein Zeitraum umfasst höchstens %(n)s Monate.", n=MAX_MONTHS), field="date_to"
             )
         label = f"{date_from:%d.%m.%Y}–{date_to:%d.%m.%Y}"
         return Period(date_from, date_to, label)

@@ -56,8 +56,9 @@ class NotAllowed(RuleViolation):
 def scopes_for(user: User) -> list[Scope]:
     """Return the scopes ``user`` may report on, widest first.
 
-    A supervisor: the municipalities (county/city) of the organisations they supervise whole or
-    in part, those organisations, and their supervised teams (aggregates only, R8). The
+    A supervisor: the municipalities (county/city) of the organisations they supervise whole,
+    those organisations and their teams; a team leader only their teams (a wider report would
+    give the other teams' figures by difference). Aggregates only (R8). The
     ``state`` role: the state and every county and city. Everyone else: nothing.
     Source: issue 7 items 1 and 5.
     """
@@ -101,6 +102,9 @@ def scopes_for(user: User) -> list[Scope]:
         )
         .order_by(Organisation.name, Team.name)
     ).all()
+    # A team leader reports on their teams only: an organisation or county report next to a
+    # team report would give the other teams' figures by difference (R8).
+    organisations = [row for row in organisations if row[0] in whole]
     scopes: list[Scope] = []
     for m_id, m_name in dict.fromkeys((row[2], row[3]) for row in organisations):
         scopes.append(Scope(ScopeKind.MUNICIPALITY, m_id, m_name))
@@ -375,7 +379,9 @@ def _verweisberatung(in_scope, period: Period) -> Figure:
     return Figure(
         "verweisberatung_share",
         _("Anteil Verweisberatung an den Vermittlungen"),
-        Cell(share, persons=False, basis=int(total)),
+        # Suppressed when either part is small: a share times the published total would
+        # otherwise give back a hidden count (issue 7 item 2).
+        Cell(share, persons=False, basis=min(int(marked), int(total) - int(marked))),
         unit=_("Anteil"),
         comparison=_("Vermittlungen in SGB II, III, VIII"),
     )
@@ -421,7 +427,7 @@ def _interpreters(in_scope, period: Period) -> Table:
             Consultation.interpreter_used.is_(True),
         )
         .group_by(Consultation.interpreter_language)
-        .order_by(func.count(Consultation.id).desc(), Consultation.interpreter_language)
+        .order_by(Consultation.interpreter_language)  # by name: an order by size tells more
     ).all()
     rows = [
         (labels.language_name(code) if code else _("ohne Angabe"), [int(n)]) for code, n in result
@@ -582,7 +588,8 @@ def _caseload_figures(scope: Scope, in_scope, period: Period) -> list[Figure]:
         Figure(
             "cm_share",
             _("Anteil KIM-Case Management an den offenen Fällen am Periodenende"),
-            Cell(_round(share, 4), persons=False, basis=open_counts[-1]),
+            # Suppressed when CM or KB cases are few (the share would give the count back).
+            Cell(_round(share, 4), persons=False, basis=min(open_cm, open_counts[-1] - open_cm)),
             unit=_("Anteil"),
             comparison=_(
                 "erwartet etwa ein Drittel (%(share)s)", share=f"{float(EXPECTED_CM_SHARE):.2f}"

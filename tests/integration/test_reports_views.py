@@ -84,8 +84,10 @@ def county(db):
     for _ in range(2):
         make_case(ben, CaseKind.CASE_MANAGEMENT)  # two CM cases: fewer than five
     supervisor = make_user("sv.ki", role=Role.SUPERVISOR)
-    for _ in range(6):
-        finding(anna, "Ausländerbehörde Testkreis", text="Wartezeit von acht Wochen")
+    for i in range(6):  # from two case managers: their texts may be shown
+        finding(
+            anna if i % 2 else ben, "Ausländerbehörde Testkreis", text="Wartezeit von acht Wochen"
+        )
     finding(ben, "Jobcenter Testkreis", FindingCategory.ACCESS, text="Einzelfallbericht")
     return {"anna": anna, "ben": ben, "supervisor": supervisor}
 
@@ -237,6 +239,20 @@ def test_findings_show_counts_and_only_descriptions_of_large_cells(client, super
     assert "Wartezeit von acht Wochen" in page
     assert "Einzelfallbericht" not in page  # a single finding's text is withheld
     assert 'data-testid="findings-withheld"' in page
+
+
+def test_texts_of_a_cell_written_by_one_case_manager_alone_are_withheld(client, supervisor, db):
+    from sqlalchemy import select
+
+    from kimdb.auth.models import User
+
+    anna = db.session.scalar(select(User).where(User.username == "cm.anna"))
+    for _ in range(5):
+        finding(anna, "Sozialamt Testkreis", text="Nur Annas eigene Fallgeschichte")
+    page = client.get("/reports/view", query_string=year_query(county_scope(client)))
+    text = page.get_data(as_text=True)
+    assert re.search(r"Sozialamt Testkreis</th>\s*<td[^>]*>5<", text)
+    assert "Nur Annas eigene Fallgeschichte" not in text
 
 
 def test_state_user_sees_the_state_scope_and_starts_at_the_report(client, county):

@@ -30,8 +30,22 @@ def test_year_half_quarter_and_range_periods():
     assert quarter.label == "1. Quartal 2024"
     span = parse_period("range", date_from=dt.date(2026, 2, 1), date_to=dt.date(2026, 4, 30))
     assert span.label == "01.02.2026–30.04.2026"
-    one_day = parse_period("range", date_from=dt.date(2026, 2, 1), date_to=dt.date(2026, 2, 1))
-    assert one_day.start == one_day.end
+    one_month = parse_period("range", date_from=dt.date(2026, 2, 1), date_to=dt.date(2026, 2, 28))
+    assert (one_month.start, one_month.end) == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "field"),
+    [
+        (dt.date(2026, 2, 2), dt.date(2026, 2, 28), "date_from"),  # a day later: differencing
+        (dt.date(2026, 2, 1), dt.date(2026, 2, 27), "date_to"),
+        (dt.date(2020, 1, 1), dt.date(2026, 12, 31), "date_to"),  # more than 60 months
+    ],
+)
+def test_a_range_is_made_of_whole_months_and_at_most_five_years(date_from, date_to, field):
+    with pytest.raises(PeriodRefused) as refused:
+        parse_period("range", date_from=date_from, date_to=date_to)
+    assert refused.value.field == field
 
 
 def test_a_period_ending_before_it_starts_is_refused_in_german():
@@ -70,10 +84,8 @@ def test_month_ends_within_a_period_include_its_last_day():
         dt.date(2025, 2, 28),
         dt.date(2025, 3, 31),
     ]
-    span = parse_period("range", date_from=dt.date(2025, 1, 10), date_to=dt.date(2025, 2, 14))
-    assert rules.month_ends_within(span) == [dt.date(2025, 1, 31), dt.date(2025, 2, 14)]
-    short = parse_period("range", date_from=dt.date(2025, 1, 10), date_to=dt.date(2025, 1, 14))
-    assert rules.month_ends_within(short) == [dt.date(2025, 1, 14)]
+    span = parse_period("range", date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 2, 28))
+    assert rules.month_ends_within(span) == [dt.date(2025, 1, 31), dt.date(2025, 2, 28)]
 
 
 # -- age and country groups --------------------------------------------------------------------
