@@ -215,7 +215,12 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
         _interpreters(in_scope, period),
         *_clients(in_scope, period),
     ]
-    report.tables = [rules.suppress(t, min_cell) for t in tables]
+    report.tables = [
+        rules.suppress_balanced(t, min_cell)
+        if t.key == "cases_by_kind"
+        else rules.suppress(t, min_cell)
+        for t in tables
+    ]
     figures = _caseload_figures(scope, in_scope, period)
     figures.append(_verweisberatung(in_scope, period))
     figures.append(_median_lag(in_scope, period))

@@ -334,3 +334,28 @@ def test_the_reader_finds_a_cell_that_is_only_suppressed_alone():
         column_totals=table.column_totals,
     )
     assert _recoverable(table, alone, 5) == [(0, 0)]
+
+
+def test_balanced_cases_table_hides_two_entries_of_every_column_it_touches():
+    # CM: 100 open at the start + 3 new = 10 closed + 93 open at the end (a known equation).
+    table = rules.count_table(
+        "cases_by_kind",
+        "Fälle nach Art",
+        "Fälle",
+        ["CM", "KB"],
+        [("start", [100, 10]), ("new", [3, 40]), ("closed", [10, 20]), ("end", [93, 30])],
+    )
+    table.column_totals = []
+    plain = rules.suppress(table, 5)
+    assert sum(cells[0].suppressed for _, cells in plain.rows) == 1  # what the review found
+    balanced = rules.suppress_balanced(table, 5)
+    assert balanced.rows[1][1][0].suppressed  # the 3 new CM cases
+    width = len(table.columns) + 1
+    grid = [
+        cells + [total]
+        for (_, cells), total in zip(balanced.rows, balanced.row_totals, strict=True)
+    ]
+    for j in range(width):  # no column balance with a single unknown
+        assert sum(row[j].suppressed for row in grid) != 1
+    for row in grid:  # no row with a single unknown against its total
+        assert sum(cell.suppressed for cell in row) != 1
