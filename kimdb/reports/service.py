@@ -393,60 +393,98 @@ def _verweisberatung(in_scope, period: Period) -> Figure:
 
 
 def _consultations(in_scope, period: Period) -> Table:
+    # Consultations are events: each cell rests on the people (distinct clients) behind it,
+    # and is suppressed when they are few, however many consultations they had.
+    in_period = (in_scope, Consultation.held_on.between(period.start, period.end))
     result = db.session.execute(
         select(
             Consultation.mode,
             func.count(Consultation.id),
             func.coalesce(func.sum(Consultation.duration_minutes), 0),
+            func.count(func.distinct(Case.client_id)),
         )
         .join(Case, Consultation.case_id == Case.id)
-        .where(in_scope, Consultation.held_on.between(period.start, period.end))
+        .where(*in_period)
         .group_by(Consultation.mode)
     ).all()
-    by_mode = {mode: (int(n), int(m)) for mode, n, m in result}
+    by_mode = {mode: (int(n), int(m), int(p)) for mode, n, m, p in result}
     names = labels.CONSULTATION_MODE
     rows = []
     for mode in ConsultationMode:
-        n, minutes = by_mode.get(mode, (0, 0))
-        rows.append((_label(names, mode), [Cell(n), Cell(minutes, persons=False, basis=n)]))
-    total_n = sum(n for n, _m in by_mode.values())
-    total_m = sum(m for _n, m in by_mode.values())
+        n, minutes, people = by_mode.get(mode, (0, 0, 0))
+        rows.append(
+            (
+                _label(names, mode),
+                [Cell(n, persons=False, basis=people), Cell(minutes, persons=False, basis=people)],
+            )
+        )
+    total_n = sum(n for n, _m, _p in by_mode.values())
+    total_m = sum(m for _n, m, _p in by_mode.values())
+    total_people = _distinct_clients(
+        select(Case.client_id).join(Consultation, Consultation.case_id == Case.id).where(*in_period)
+    )
     return Table(
         "consultations",
         _("Beratungsgespräche nach Form"),
         _("Form"),
         [_("Gespräche"), _("Minuten")],
         rows,
-        column_totals=[Cell(total_n), Cell(total_m, persons=False, basis=total_n)],
+        column_totals=[
+            Cell(total_n, persons=False, basis=total_people),
+            Cell(total_m, persons=False, basis=total_people),
+        ],
         unit=_("Gespräche"),
     )
 
 
+def _distinct_clients(client_ids) -> int:
+    """Return how many distinct clients the select of client ids ``client_ids`` names."""
+    return int(
+        db.session.scalar(select(func.count()).select_from(client_ids.distinct().subquery()))
+    )
+
+
 def _interpreters(in_scope, period: Period) -> Table:
+    conditions = (
+        in_scope,
+        Consultation.held_on.between(period.start, period.end),
+        Consultation.interpreter_used.is_(True),
+    )
     result = db.session.execute(
-        select(Consultation.interpreter_language, func.count(Consultation.id))
-        .join(Case, Consultation.case_id == Case.id)
-        .where(
-            in_scope,
-            Consultation.held_on.between(period.start, period.end),
-            Consultation.interpreter_used.is_(True),
+        select(
+            Consultation.interpreter_language,
+            func.count(Consultation.id),
+            func.count(func.distinct(Case.client_id)),
         )
+        .join(Case, Consultation.case_id == Case.id)
+        .where(*conditions)
         .group_by(Consultation.interpreter_language)
         .order_by(Consultation.interpreter_language)  # by name: an order by size tells more
     ).all()
+    # A language is a strong hint at a person's origin: cells rest on the people behind them.
     rows = [
-        (labels.language_name(code) if code else _("ohne Angabe"), [int(n)]) for code, n in result
+        (
+            labels.language_name(code) if code else _("ohne Angabe"),
+            [Cell(int(n), persons=False, basis=int(people))],
+        )
+        for code, n, people in result
     ]
-    table = rules.count_table(
+    total = sum(int(n) for _c, n, _p in result)
+    people = _distinct_clients(
+        select(Case.client_id)
+        .join(Consultation, Consultation.case_id == Case.id)
+        .where(*conditions)
+    )
+    return Table(
         "interpreters",
         _("Gespräche mit Sprachmittlung nach Sprache"),
         _("Sprache"),
         [_("Gespräche")],
         rows,
+        column_totals=[Cell(total, persons=False, basis=people)] if rows else [],
         unit=_("Gespräche"),
+        note=_("Ausgeblendet, wenn weniger als die Mindestzahl Personen dahinterstehen."),
     )
-    table.row_totals = []  # one column: the row total repeats the cell
-    return table
 
 
 def _clients_subquery(in_scope, period: Period):
