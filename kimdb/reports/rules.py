@@ -497,3 +497,23 @@ def suppress_balanced(table: Table, min_cell: int) -> Table:
     rows = [(label, [out(i, j) for j in range(n_cols)]) for i, (label, _) in enumerate(table.rows)]
     row_totals = [out(i, n_cols) for i in range(n_rows)] if totals else []
     return replace(published, rows=rows, row_totals=row_totals)
+
+
+def withhold(table: Table) -> Table:
+    """Return ``table`` with every non-zero cell and total suppressed (a breakdown that cannot
+    be published consistently with another table, ``kimdb.reports.service._linked``); zeros
+    stay visible as everywhere."""
+
+    def hide(cell: Cell) -> Cell:
+        if (cell.value or 0) == 0 and not cell.suppressed:
+            return cell
+        return Cell(None, suppressed=True, persons=cell.persons)
+
+    return replace(
+        table,
+        rows=[(label, [hide(c) for c in cells]) for label, cells in table.rows],
+        row_totals=[hide(c) for c in table.row_totals],
+        column_totals=[hide(c) for c in table.column_totals],
+        note=(table.note + " " if table.note else "")
+        + str(_l("Aufschlüsselung zurückgehalten: ihre Summen sind an anderer Stelle geheim.")),
+    )

@@ -215,12 +215,14 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
         _interpreters(in_scope, period),
         *_clients(in_scope, period),
     ]
-    report.tables = [
-        rules.suppress_balanced(t, min_cell)
-        if t.key == "cases_by_kind"
-        else rules.suppress(t, min_cell)
-        for t in tables
-    ]
+    report.tables = _linked(
+        [
+            rules.suppress_balanced(t, min_cell)
+            if t.key == "cases_by_kind"
+            else rules.suppress(t, min_cell)
+            for t in tables
+        ]
+    )
     figures = _caseload_figures(scope, in_scope, period)
     figures.append(_verweisberatung(in_scope, period))
     figures.append(_median_lag(in_scope, period))
@@ -230,6 +232,34 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
         for f in figures
     ]
     return report
+
+
+# Tables whose totals another table shows: the stages at the end add up to "open at the end",
+# the closure reasons to "closed" (rows 3 and 2 of "Fälle nach Art"); the three client tables
+# share one grand total (the people of the period).
+LINKED_ROWS = {"open_by_stage": 3, "closure_reasons": 2}
+CLIENT_TABLES = ("clients_by_age_gender", "clients_by_country", "clients_by_residence")
+
+
+def _linked(tables: list[Table]) -> list[Table]:
+    """Withhold whole tables whose shared totals are suppressed on either side: a total hidden
+    in one table but shown in another would make hidden cells computable (issue 7 item 2).
+    Tables are suppressed one by one (``rules.suppress``); this keeps them consistent, at the
+    price of withholding a breakdown in small scopes."""
+    by_key = {t.key: t for t in tables}
+
+    def any_hidden(cells) -> bool:
+        return any(c.suppressed for c in cells)
+
+    cases = by_key["cases_by_kind"]
+    withhold = set()
+    for key, row in LINKED_ROWS.items():
+        shared = cases.rows[row][1] + cases.row_totals[row : row + 1]
+        if any_hidden(shared) or any_hidden(by_key[key].column_totals):
+            withhold.add(key)
+    if any(any_hidden(by_key[k].column_totals[-1:]) for k in CLIENT_TABLES):
+        withhold.update(CLIENT_TABLES)
+    return [rules.withhold(t) if t.key in withhold else t for t in tables]
 
 
 def _cases_by_kind(in_scope, period: Period) -> Table:

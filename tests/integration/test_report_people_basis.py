@@ -34,3 +34,51 @@ def test_twelve_consultations_of_one_person_with_an_interpreter_are_hidden(db):
     consultations = dict(report.table("consultations").rows)
     in_person = consultations[str(labels.CONSULTATION_MODE[ConsultationMode.IN_PERSON])]
     assert all(cell.suppressed for cell in in_person)  # 12 talks, 360 minutes: one person
+
+
+def test_a_breakdown_whose_total_is_hidden_elsewhere_is_withheld(db):
+    from kimdb.cases.rules import CaseKind, ClosureReason
+
+    owner = make_user("cm.owner")
+    for _ in range(3):  # three closed cases: "closed" is hidden in "Fälle nach Art"
+        case = make_case(owner, CaseKind.CASE_MANAGEMENT)
+        cases_service.close_case(case, today(), ClosureReason.CONTACT_BROKE_OFF, "weg", owner)
+    scope = Scope(ScopeKind.ORGANISATION, owner.organisation_id, "KI")
+    report = service.build_report(scope, rules.parse_period("year", today().year), min_cell=5)
+
+    closed = report.table("cases_by_kind").rows[2][1]
+    assert any(cell.suppressed for cell in closed)
+    reasons = report.table("closure_reasons")
+    cells = [c for _, row in reasons.rows for c in row] + reasons.column_totals
+    assert all(c.suppressed or c.value == 0 for c in cells)
+    assert any(c.suppressed for c in cells)
+
+
+def test_a_secondary_hidden_total_is_not_shown_by_the_linked_breakdown():
+    # The review's case: CM 100 open + 3 new = 10 closed + 93 open; "Fälle nach Art" hides the
+    # 3 and, to keep the balance, the 10 closed. The closure reasons (10 CM) would show it.
+    cases = rules.count_table(
+        "cases_by_kind",
+        "Fälle nach Art",
+        "Fälle",
+        ["CM", "KB"],
+        [("start", [100, 10]), ("new", [3, 40]), ("closed", [10, 20]), ("end", [93, 30])],
+    )
+    cases.column_totals = []
+    reasons = rules.count_table(
+        "closure_reasons", "Abschlussgründe", "Grund", ["CM", "KB"], [("Ziele", [10, 20])]
+    )
+    stages = rules.count_table(
+        "open_by_stage", "Phasen", "Phase", ["CM", "KB"], [("Monitoring", [93, 30])]
+    )
+    people = [
+        rules.count_table(key, key, "x", ["alle"], [("a", [50])]) for key in service.CLIENT_TABLES
+    ]
+    suppressed = [rules.suppress_balanced(cases, 5), rules.suppress(reasons, 5)]
+    suppressed += [rules.suppress(stages, 5)] + [rules.suppress(t, 5) for t in people]
+    assert suppressed[0].rows[2][1][0].suppressed  # closed CM hidden in the cases table
+    assert suppressed[1].column_totals[0].value == 10  # ... but shown by the breakdown alone
+
+    linked = {t.key: t for t in service._linked(suppressed)}
+    assert linked["closure_reasons"].column_totals[0].suppressed
+    assert all(c.suppressed for c in linked["closure_reasons"].rows[0][1])
