@@ -14,6 +14,7 @@ birth, cases and stages; their residence status reads "unknown" after erasure.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -186,6 +187,49 @@ def _label(mapping: dict, code) -> str:
 def _grid(result, row_keys, col_keys) -> list[list[int]]:
     counts = {(r, c): int(n) for r, c, n in result}
     return [[counts.get((r, c), 0) for c in col_keys] for r in row_keys]
+
+
+def _on_people(table: Table, row_key, col_key, rows: list, cols: list, base) -> Table:
+    """Return ``table`` (record counts, e.g. needs) with every cell and total resting on the
+    people behind it: distinct clients per cell, per row, per column and in all, from grouped
+    queries over ``base`` (a select of the records joined to their case, already filtered),
+    grouped by the SQL expressions ``row_key`` and ``col_key`` whose values are ``rows`` and
+    ``cols``. A cell of several records of one person is then suppressed (issue 7 item 2)."""
+    people = func.count(func.distinct(Case.client_id))
+    by_cell = {
+        (r, c): int(n)
+        for r, c, n in db.session.execute(
+            base.with_only_columns(row_key, col_key, people).group_by(row_key, col_key)
+        )
+    }
+    by_row = {
+        r: int(n)
+        for r, n in db.session.execute(base.with_only_columns(row_key, people).group_by(row_key))
+    }
+    by_col = {
+        c: int(n)
+        for c, n in db.session.execute(base.with_only_columns(col_key, people).group_by(col_key))
+    }
+    everyone = int(db.session.scalar(base.with_only_columns(people)) or 0)
+
+    def on(cell: Cell, basis: int) -> Cell:
+        return Cell(cell.value, persons=False, basis=basis)
+
+    n_cols = len(table.columns)
+    column_totals = [
+        on(c, by_col.get(cols[j], 0)) for j, c in enumerate(table.column_totals[:n_cols])
+    ]
+    if len(table.column_totals) > n_cols:
+        column_totals.append(on(table.column_totals[n_cols], everyone))
+    return replace(
+        table,
+        rows=[
+            (label, [on(c, by_cell.get((rows[i], cols[j]), 0)) for j, c in enumerate(cells)])
+            for i, (label, cells) in enumerate(table.rows)
+        ],
+        row_totals=[on(c, by_row.get(rows[i], 0)) for i, c in enumerate(table.row_totals)],
+        column_totals=column_totals,
+    )
 
 
 # -- The report --------------------------------------------------------------------------------
@@ -371,7 +415,8 @@ def _needs(in_scope, period: Period) -> Table:
         unit=_("Bedarfe"),
     )
     table.note = _("Alle Bedarfe der Fälle, die im Zeitraum offen waren.")
-    return table
+    base = select(Need.id).join(Case, Need.case_id == Case.id).where(in_scope, _active_in(period))
+    return _on_people(table, Need.life_area, Need.legal_domain, list(LifeArea), domains, base)
 
 
 def _referrals(in_scope, period: Period) -> Table:
@@ -391,7 +436,7 @@ def _referrals(in_scope, period: Period) -> Table:
     values = _grid(((d, s, n) for (d, s), n in merged.items()), domains, statuses)
     domain_names = labels.LEGAL_DOMAIN
     status_names = labels.REFERRAL_STATUS
-    return rules.count_table(
+    table = rules.count_table(
         "referrals",
         _("Vermittlungen nach Rechtskreis und Stand"),
         _("Rechtskreis"),
@@ -401,6 +446,17 @@ def _referrals(in_scope, period: Period) -> Table:
             for d, v in zip(domains, values, strict=True)
         ],
         unit=_("Vermittlungen"),
+    )
+    known = [d.value for d in LegalDomain]
+    domain = sql_case((Partner.legal_domain.in_(known), Partner.legal_domain), else_=None)
+    base = (
+        select(Referral.id)
+        .join(Case, Referral.case_id == Case.id)
+        .join(Partner, Referral.partner_id == Partner.id)
+        .where(in_scope, Referral.referred_on.between(period.start, period.end))
+    )
+    return _on_people(
+        table, domain, Referral.status, [d.value if d else None for d in domains], statuses, base
     )
 
 

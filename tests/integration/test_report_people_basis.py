@@ -82,3 +82,20 @@ def test_a_secondary_hidden_total_is_not_shown_by_the_linked_breakdown():
     linked = {t.key: t for t in service._linked(suppressed)}
     assert linked["closure_reasons"].column_totals[0].suppressed
     assert all(c.suppressed for c in linked["closure_reasons"].rows[0][1])
+
+
+def test_six_needs_of_one_person_in_one_area_are_hidden(db):
+    from kimdb.cases.models import LifeArea
+    from kimdb.cases.rules import CaseKind
+
+    owner = make_user("cm.owner")
+    case = make_case(owner, CaseKind.CASE_MANAGEMENT)
+    for n in range(6):
+        cases_service.add_need(case, LifeArea.HOUSING, None, f"Wohnung {n}", False, owner)
+    scope = Scope(ScopeKind.ORGANISATION, owner.organisation_id, "KI")
+    period = rules.parse_period("year", today().year)
+    raw = service.build_report(scope, period, min_cell=1).table("needs")
+    housing = str(labels.LIFE_AREA[LifeArea.HOUSING])
+    assert dict(raw.rows)[housing][-1].value == 6
+    needs = service.build_report(scope, period, min_cell=5).table("needs")
+    assert dict(needs.rows)[housing][-1].suppressed  # six needs, one person
