@@ -7,6 +7,7 @@ Entries are only ever appended: there is no function (and no route) that changes
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -70,11 +71,9 @@ def _lock_head(session: Session) -> AuditHead:
     if head is None:
         # The migration writes the head; it is recreated only for an emptied table (tests). A
         # restarted chain next to old entries shows as a broken link in ``verify``.
-        try:
-            with session.begin_nested():
-                session.add(AuditHead(id=HEAD_ID, last_entry_id=None, last_hash=rules.GENESIS_HASH))
-        except IntegrityError:
-            pass  # another writer created it at the same moment
+        # IntegrityError: another writer created it at the same moment; read theirs.
+        with contextlib.suppress(IntegrityError), session.begin_nested():
+            session.add(AuditHead(id=HEAD_ID, last_entry_id=None, last_hash=rules.GENESIS_HASH))
         head = session.scalar(query)
     return head
 

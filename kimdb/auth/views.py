@@ -228,15 +228,24 @@ def login_code():
     return render_template("auth/login_code.html", form=form), status
 
 
+def _stored_enrolment_secret(user: User) -> str | None:
+    """The secret ``user`` is setting up, kept encrypted in this session, or None if there is
+    none or it cannot be read (a secret of an old key or a damaged cookie)."""
+    stored = session.get(ENROLMENT)
+    if not (isinstance(stored, dict) and stored.get("user") == user.id):
+        return None
+    try:
+        blob = base64.b64decode(stored.get("secret", ""), validate=True)
+        return crypto.keyring().decrypt(blob).decode("ascii")
+    except (binascii.Error, crypto.CryptoError, UnicodeDecodeError):
+        return None
+
+
 def _enrolment_secret(user: User) -> str:
     """The secret being set up by ``user`` in this session; a new one if there is none."""
-    stored = session.get(ENROLMENT)
-    if isinstance(stored, dict) and stored.get("user") == user.id:
-        try:
-            blob = base64.b64decode(stored.get("secret", ""), validate=True)
-            return crypto.keyring().decrypt(blob).decode("ascii")
-        except (binascii.Error, crypto.CryptoError, UnicodeDecodeError):
-            pass  # a secret of an old key or a damaged cookie: start again with a new one
+    stored = _stored_enrolment_secret(user)
+    if stored is not None:
+        return stored
     secret = totp.new_secret()
     blob = crypto.keyring().encrypt(secret.encode("ascii"))
     session[ENROLMENT] = {"user": user.id, "secret": base64.b64encode(blob).decode("ascii")}
