@@ -21,14 +21,12 @@ the schema with the migrations and leaves the data there. Not a test: nothing is
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from environment import configure_environment  # noqa: E402 - also puts kimdb on the path
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,22 +35,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200, help="page requests each (200)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite)")
     return parser.parse_args()
-
-
-def configure_environment(args: argparse.Namespace, tmp: Path) -> None:
-    """Point kimdb at a throw-away database, storage and keys (``KIMDB_*`` variables)."""
-    from kimdb.crypto import generate_key
-
-    for name in ("KIMDB_ENCRYPTION_KEYS", "KIMDB_ENCRYPTION_KEYS_FILE"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        KIMDB_CONFIG="development",
-        KIMDB_SECRET_KEY="bench-secret",  # noqa: S106 - throw-away benchmark instance
-        KIMDB_ENCRYPTION_KEY=generate_key(),
-        KIMDB_BLIND_INDEX_KEY=generate_key(),
-        KIMDB_DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
-        KIMDB_STORAGE_DIR=str(tmp / "storage"),
-    )
 
 
 def ms(seconds: float) -> str:
@@ -119,7 +101,7 @@ def bench_verify() -> None:
 def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="kimdb-bench-audit-") as name:
-        configure_environment(args, Path(name))
+        configure_environment(args.database_url, Path(name))
         from flask_migrate import upgrade
 
         from kimdb import create_app

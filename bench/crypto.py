@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -29,7 +27,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from environment import configure_environment  # noqa: E402 - also puts kimdb on the path
 
 PAGE = 50
 RUNS = 20
@@ -41,22 +39,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite)")
     parser.add_argument("--batch-size", type=int, default=500, help="rotate-keys batch (500)")
     return parser.parse_args()
-
-
-def configure_environment(args: argparse.Namespace, tmp: Path, key: str) -> None:
-    """Point kimdb at a throw-away database, storage and keys (``KIMDB_*`` variables)."""
-    from kimdb.crypto import generate_key
-
-    for name in ("KIMDB_ENCRYPTION_KEY", "KIMDB_ENCRYPTION_KEYS_FILE"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        KIMDB_CONFIG="development",
-        KIMDB_SECRET_KEY=secrets.token_urlsafe(32),
-        KIMDB_ENCRYPTION_KEYS=key,
-        KIMDB_BLIND_INDEX_KEY=generate_key(),
-        KIMDB_DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
-        KIMDB_STORAGE_DIR=str(tmp / "storage"),
-    )
 
 
 def scan() -> bytes:
@@ -132,7 +114,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="kimdb-bench-"))
     old_key, new_key = generate_key(), generate_key()
-    configure_environment(args, tmp, old_key)
+    configure_environment(args.database_url, tmp, old_key)
 
     from flask_migrate import upgrade
     from sqlalchemy import func, select

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from environment import configure_environment  # noqa: E402 - also puts kimdb on the path
 
 CHUNK = 5000
 
@@ -38,22 +36,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=20000, help="cases to generate (20000)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite)")
     return parser.parse_args()
-
-
-def configure_environment(args: argparse.Namespace, tmp: Path) -> None:
-    """Point kimdb at a throw-away database, storage and keys (``KIMDB_*`` variables)."""
-    from kimdb.crypto import generate_key
-
-    for name in ("KIMDB_ENCRYPTION_KEYS", "KIMDB_ENCRYPTION_KEYS_FILE"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        KIMDB_CONFIG="development",
-        KIMDB_SECRET_KEY="bench-secret",  # noqa: S106 - throw-away benchmark instance
-        KIMDB_ENCRYPTION_KEY=generate_key(),
-        KIMDB_BLIND_INDEX_KEY=generate_key(),
-        KIMDB_DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
-        KIMDB_STORAGE_DIR=str(tmp / "storage"),
-    )
 
 
 def insert(conn, table, rows: list[dict]) -> None:
@@ -291,7 +273,7 @@ def generate(db, n_cases: int, seed: int = 7) -> int:
 def main() -> None:
     args = parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kimdb-bench-reports-"))
-    configure_environment(args, tmp)
+    configure_environment(args.database_url, tmp)
     from flask_migrate import upgrade
     from sqlalchemy import event
 
