@@ -57,17 +57,12 @@ def caseload_band(open_cases: int, fte: Decimal) -> Band:
     return Band.WITHIN
 
 
-@dataclass(frozen=True)
-class Caseload:
-    """One case manager's open cases against the guideline.
-
-    ``fte`` in full-time equivalents; ``open_cases`` and ``open_cm`` count open cases (all,
-    and those classified Case Management).
-    """
+class AgainstBand:
+    """``open_cases`` against the band of ``fte`` (R5): its bounds and where they stand. Mixed
+    into the dataclasses that carry those two fields (Caseload, TrendPoint)."""
 
     fte: Decimal
     open_cases: int
-    open_cm: int
 
     @property
     def lower(self) -> Decimal:
@@ -83,6 +78,19 @@ class Caseload:
     def band(self) -> Band:
         """Below, within or above the band."""
         return caseload_band(self.open_cases, self.fte)
+
+
+@dataclass(frozen=True)
+class Caseload(AgainstBand):
+    """One case manager's open cases against the guideline.
+
+    ``fte`` in full-time equivalents; ``open_cases`` and ``open_cm`` count open cases (all,
+    and those classified Case Management).
+    """
+
+    fte: Decimal
+    open_cases: int
+    open_cm: int
 
     @property
     def near_upper(self) -> bool:
@@ -361,28 +369,13 @@ def open_on(opened_on: dt.date, closed_on: dt.date | None, day: dt.date) -> bool
 
 
 @dataclass(frozen=True)
-class TrendPoint:
+class TrendPoint(AgainstBand):
     """Open cases of a unit at the end of ``day`` against its summed band on that day (the band
     from the FTE valid on that day, ``fte_on``)."""
 
     day: dt.date
     open_cases: int
     fte: Decimal
-
-    @property
-    def lower(self) -> Decimal:
-        """Lower bound of the band on ``day``."""
-        return guideline_band(self.fte)[0]
-
-    @property
-    def upper(self) -> Decimal:
-        """Upper bound of the band on ``day``."""
-        return guideline_band(self.fte)[1]
-
-    @property
-    def band(self) -> Band:
-        """Where the unit stood on ``day``."""
-        return caseload_band(self.open_cases, self.fte)
 
 
 def trend(
