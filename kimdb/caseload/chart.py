@@ -48,17 +48,23 @@ class Legend:
     above: str
 
 
-def _x(text: object) -> str:
+def svg_escape(text: object) -> str:
+    """``text`` escaped for SVG markup (element text and attribute values)."""
     return escape(str(text), quote=True)
 
 
-def _num(value: float) -> str:
+def coordinate(value: float) -> str:
     """A coordinate with at most one decimal (short markup)."""
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+def shorten(label: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """``label`` cut to ``limit`` characters with "…" (a chart's label column is narrow)."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+# Short names for the many f-strings below (also used by kimdb.reports.charts).
+_x, _num, _short = svg_escape, coordinate, shorten
 
 
 def nice_scale(maximum: float, ticks: int = 5) -> tuple[float, float]:

@@ -11,9 +11,10 @@ mark, so the picture reveals no more than the table (issue 7 item 2).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 
-from kimdb.caseload.chart import nice_scale
+from kimdb.caseload.chart import coordinate as _num
+from kimdb.caseload.chart import nice_scale, shorten
+from kimdb.caseload.chart import svg_escape as _x
 from kimdb.reports.model import Cell, Table
 
 LABEL_WIDTH = 190  # px of the name column
@@ -37,17 +38,8 @@ class Bar:
     text: str
 
 
-def _x(text: object) -> str:
-    return escape(str(text), quote=True)
-
-
-def _num(value: float) -> str:
-    """A coordinate with at most one decimal (short markup)."""
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
 def _short(label: str) -> str:
-    return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+    return shorten(label, MAX_LABEL_CHARS)
 
 
 def number_text(value: int | float) -> str:
