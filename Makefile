@@ -32,7 +32,7 @@ translations: $(VENV)/.installed
 
 ## Re-extract the UI strings and merge them into the catalogs (for developers).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --ignore-dirs ".*" \
 		--project kimdb -o kimdb/translations/messages.pot .
 	$(BIN)/pybabel update -N -i kimdb/translations/messages.pot -d kimdb/translations
 

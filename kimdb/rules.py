@@ -14,3 +14,28 @@ class RuleViolation(Exception):
         super().__init__(str(message))
         self.message = message
         self.field = field
+
+
+def clean_name(
+    text: str | None,
+    *,
+    max_length: int,
+    missing,
+    field: str,
+    error: type[RuleViolation] = RuleViolation,
+) -> str:
+    """Return the name ``text`` with inner whitespace collapsed to single spaces.
+
+    Raises ``error`` for ``field`` with the German message ``missing`` when nothing is left, or
+    saying that at most ``max_length`` characters are allowed.
+    """
+    from flask_babel import lazy_gettext as _l
+
+    name = " ".join((text or "").split())
+    if not name:
+        raise error(missing, field=field)
+    if len(name) > max_length:
+        raise error(
+            _l("Der Name darf höchstens %(max)d Zeichen haben.", max=max_length), field=field
+        )
+    return name

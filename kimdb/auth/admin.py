@@ -54,7 +54,7 @@ from kimdb.cases.models import Case
 from kimdb.cases.rules import Stage
 from kimdb.extensions import db, transaction
 from kimdb.orgs.models import Organisation, Team
-from kimdb.rules import RuleViolation
+from kimdb.rules import RuleViolation, clean_name
 from kimdb.substitution.models import Substitution
 from kimdb.timeutil import now, today
 
@@ -113,15 +113,13 @@ def check_username_free(holder_id: int | None, account_id: int | None = None) ->
 def clean_display_name(display_name: str | None) -> str:
     """Return the name shown in kimdb, inner spaces collapsed; raise AccountRefused (field
     ``display_name``) if it is empty or longer than 120 characters."""
-    name = " ".join((display_name or "").split())
-    if not name:
-        raise AccountRefused(_l("Bitte den Namen angeben."), field="display_name")
-    if len(name) > DISPLAY_NAME_MAX:
-        raise AccountRefused(
-            _l("Der Name darf höchstens %(max)d Zeichen haben.", max=DISPLAY_NAME_MAX),
-            field="display_name",
-        )
-    return name
+    return clean_name(
+        display_name,
+        max_length=DISPLAY_NAME_MAX,
+        missing=_l("Bitte den Namen angeben."),
+        field="display_name",
+        error=AccountRefused,
+    )
 
 
 # The roles a municipality's administrator gives. State accounts (statewide statistics) are

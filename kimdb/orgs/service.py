@@ -40,7 +40,7 @@ from kimdb.orgs.models import (
     PartnerKind,
     Team,
 )
-from kimdb.rules import RuleViolation
+from kimdb.rules import RuleViolation, clean_name
 
 MUNICIPALITIES_CSV = Path(__file__).with_name("municipalities.csv")
 ORGANISATION_NAME_MAX = 200  # characters, the column's length
@@ -236,29 +236,25 @@ def _collapse(text: str | None) -> str:
 def clean_organisation_name(name: str | None) -> str:
     """Return the organisation's name, inner spaces collapsed; raise OrganisationRefused (field
     ``name``) if it is empty or longer than 200 characters."""
-    name = _collapse(name)
-    if not name:
-        raise OrganisationRefused(_l("Bitte den Namen der Organisation angeben."), field="name")
-    if len(name) > ORGANISATION_NAME_MAX:
-        raise OrganisationRefused(
-            _l("Der Name darf höchstens %(max)d Zeichen haben.", max=ORGANISATION_NAME_MAX),
-            field="name",
-        )
-    return name
+    return clean_name(
+        name,
+        max_length=ORGANISATION_NAME_MAX,
+        missing=_l("Bitte den Namen der Organisation angeben."),
+        field="name",
+        error=OrganisationRefused,
+    )
 
 
 def clean_team_name(name: str | None) -> str:
     """Return the team's name, inner spaces collapsed; raise OrganisationRefused (field
     ``name``) if it is empty or longer than 120 characters."""
-    name = _collapse(name)
-    if not name:
-        raise OrganisationRefused(_l("Bitte den Namen des Teams angeben."), field="name")
-    if len(name) > TEAM_NAME_MAX:
-        raise OrganisationRefused(
-            _l("Der Name darf höchstens %(max)d Zeichen haben.", max=TEAM_NAME_MAX),
-            field="name",
-        )
-    return name
+    return clean_name(
+        name,
+        max_length=TEAM_NAME_MAX,
+        missing=_l("Bitte den Namen des Teams angeben."),
+        field="name",
+        error=OrganisationRefused,
+    )
 
 
 def parse_organisation_kind(value: OrganisationKind | str | None) -> OrganisationKind:

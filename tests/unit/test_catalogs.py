@@ -26,3 +26,14 @@ def test_the_catalog_holds_every_extracted_string():
         catalog = read_po(f)
     absent = [m.id for m in template if m.id and m.id not in catalog]
     assert not absent, f"run `make messages`: {absent[:10]}"
+
+
+def test_the_strings_of_the_template_macros_are_in_the_catalog():
+    # pybabel skips folders starting with "_" unless told otherwise (Makefile: --ignore-dirs).
+    from babel.messages.extract import extract_from_file
+
+    with CATALOG.open("rb") as f:
+        catalog = read_po(f)
+    macros = Path(__file__).parents[2] / "templates" / "_macros"
+    ids = [m[1] for path in macros.glob("*.html") for m in extract_from_file("jinja2", path)]
+    assert ids and all(i in catalog and catalog[i].string for i in ids)
