@@ -276,7 +276,7 @@ def search(
     """
     from sqlalchemy import func
 
-    from kimdb.cases.models import Case
+    from kimdb.cases.models import Case, case_number
 
     if dpo.role is not Role.DPO:
         raise NotAllowed(_l("Nur die Datenschutzbeauftragte kann das Audit-Protokoll lesen."))
@@ -320,9 +320,7 @@ def search(
             label=rules.action_label(entry.action),
             client_id=entry.client_id,
             case_id=entry.case_id,
-            case_number=(
-                f"{opened_on.year}-{entry.case_id:06d}" if opened_on is not None else None
-            ),
+            case_number=(case_number(opened_on, entry.case_id) if opened_on is not None else None),
             session_ref=entry.session_ref,
             detail=entry.detail,
         )

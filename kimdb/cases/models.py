@@ -105,6 +105,12 @@ class ConsultationMode(StrEnum):
     OUTREACH = "outreach"  # aufsuchend
 
 
+def case_number(opened_on: dt.date, case_id: int) -> str:
+    """The case number shown to users for a case opened on ``opened_on`` with id ``case_id``
+    (``2026-000123``); for query rows that are not Case objects, see ``Case.number``."""
+    return f"{opened_on.year}-{case_id:06d}"
+
+
 class Case(db.Model):
     """The counselling of one client by one case manager (a Fall).
 
@@ -184,7 +190,7 @@ class Case(db.Model):
     @property
     def number(self) -> str:
         """The case number shown to users: year opened and id, e.g. ``2026-000123``."""
-        return f"{self.opened_on.year}-{self.id:06d}"
+        return case_number(self.opened_on, self.id)
 
     @property
     def is_open(self) -> bool:

@@ -179,7 +179,7 @@ def possible_duplicates(person: ClientInput, by: User) -> list[PossibleDuplicate
     user may see. Erased clients (R2) never match. At most MAX_DUPLICATES_SHOWN are returned.
     Source: issue 6 item 2; DESIGN.md §4, R8.
     """
-    from kimdb.cases.models import Case
+    from kimdb.cases.models import Case, case_number
 
     def hashed(text: str | None) -> str | None:
         return None if text is None else blind_index(text)
@@ -242,7 +242,7 @@ def possible_duplicates(person: ClientInput, by: User) -> list[PossibleDuplicate
         .order_by(Case.closed_on.is_not(None), Case.opened_on.desc(), Case.id.desc())
     )
     for case in cases:
-        number = f"{case.opened_on.year}-{case.id:06d}"  # as Case.number
+        number = case_number(case.opened_on, case.id)
         newest_case.setdefault(case.client_id, (number, case.display_name))
     return [
         PossibleDuplicate(

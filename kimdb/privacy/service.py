@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from kimdb.auth.models import User
 from kimdb.cases.models import Case, StageChange
 from kimdb.cases.rules import ClosureReason, Stage
+from kimdb.cases.service import on_behalf_of
 from kimdb.clients.models import Client
 from kimdb.consent.models import Consent, ConsentExchange
 from kimdb.consent.storage import ScanStorage
@@ -192,7 +193,7 @@ def _close_open_case(
             closed_on=day,
             closure_reason=reason,
             changed_by_id=by.id,
-            on_behalf_of_id=case.owner_id if by.id != case.owner_id else None,
+            on_behalf_of_id=on_behalf_of(case, by),
             changed_at=now(),
         )
     )
