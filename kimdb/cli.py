@@ -281,3 +281,44 @@ def audit_verify_command(batch: int) -> None:
     for problem in problems:
         click.echo(f"  {problem}", err=True)
     sys.exit(1)
+
+
+@kimdb_cli.command("seed")
+@click.option(
+    "--scale",
+    type=click.Choice(["tiny", "county", "state"]),
+    default="county",
+    show_default=True,
+    help="state: all 54 municipalities (713 posts, ~400,000 cases); county: the Münsterland "
+    "(68 posts, ~38,000 cases); tiny: 3 small cities (~1,000 cases) for tests.",
+)
+@click.option("--seed", "seed_value", default=1, show_default=True, help="Random seed.")
+@click.option(
+    "--cases", type=click.IntRange(min=0), default=None, help="Total cases instead of the scale's."
+)
+def seed_command(scale: str, seed_value: int, cases: int | None) -> None:
+    """Fill an EMPTY database with generated data for benchmarks and load tests (issue 8).
+
+    Refuses a database that holds clients. Every generated account has the password
+    kimdb-generiert; see kimdb/seed/__init__.py for the user names and two-factor secrets.
+    """
+    from kimdb.seed import service as seed_service
+
+    bar = None
+
+    def on_plan(total: int) -> None:
+        nonlocal bar
+        bar = click.progressbar(length=total, label=f"seeding {scale}: cases", show_pos=True)
+        bar.__enter__()
+
+    try:
+        summary = seed_service.seed(
+            scale, seed_value, cases, progress=lambda n: bar.update(n), on_plan=on_plan
+        )
+    except seed_service.SeedRefused as exc:
+        raise click.ClickException(f"refused: {exc}") from exc
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for line in summary.lines():
+        click.echo(line)

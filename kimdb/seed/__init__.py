@@ -22,7 +22,7 @@ import re
 import unicodedata
 
 #: The password of every generated account (generated data only; published on purpose).
-SEED_PASSWORD = "kimdb-generiert"
+SEED_PASSWORD = "kimdb-generiert"  # noqa: S105 - published on purpose, like the demo's
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
