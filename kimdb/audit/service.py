@@ -132,8 +132,9 @@ def record(
     Inside a use case that has already written (pending or flushed changes in ``db.session``),
     the entry joins that transaction: it commits with the use case and rolls back with it, so
     call ``record`` after the use case's first write. Otherwise (a read) the entry is committed
-    at once in a small transaction of its own. Within a request, an explicit call replaces the
-    entry the request hook would write (one entry per request).
+    at once in a small transaction of its own, without expiring what the session has loaded.
+    Within a request, an explicit call replaces the entry the request hook would write (one
+    entry per request).
     """
     user_id = user.id if isinstance(user, User) else user
     session = db.session()
@@ -149,8 +150,15 @@ def record(
         g.audit_recorded = True
     if writing(session):
         return append(session, action, **fields)
-    with transaction() as tx:
-        return append(tx, action, **fields)
+    # A read: what the request has loaded so far stays loaded. The use case wrote nothing, so
+    # nothing loaded can be stale for it; expiring it would make the page that is still being
+    # rendered load every row again (one statement per row: N+1, issue 8 item 3).
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        with transaction() as tx:
+            return append(tx, action, **fields)
+    finally:
+        session.expire_on_commit = keep
 
 
 # -- verifying ------------------------------------------------------------------------------------

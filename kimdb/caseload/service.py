@@ -133,14 +133,15 @@ def supervisor_dashboard(
     each day (issue 5 item 3).
 
     Who is shown is decided by ``kimdb.auth.policy.supervises`` (R8); only counts and dates are
-    read, no client data, note texts or need descriptions. Five statements (plus one for the
+    read, no client data, note texts or need descriptions. Six statements (plus one for the
     teams of supervised organisations), however many case managers.
     """
     day = today()
     scopes = supervision_scopes(supervisor)
-    rows = supervised_figures(supervisor, inactivity_days, day)
+    supervised = supervised_user_ids(supervisor)
+    rows = supervised_figures(supervisor, inactivity_days, day, supervised)
     days = rules.month_ends(day)
-    counts = open_cases_by_month(supervisor, days)
+    counts = open_cases_by_month(supervisor, days, supervised)
     groups = rules.group_sections(scopes, rows, sort, descending)
     trends = {
         section.key: rules.trend(section.rows, counts, days)
@@ -172,17 +173,35 @@ def supervision_scopes(supervisor: User) -> list[Scope]:
     return scopes
 
 
+def supervised_user_ids(supervisor: User) -> list[int]:
+    """Return the ids of the users ``supervisor`` supervises (``policy.supervises``; one
+    statement).
+
+    The dashboard's statements filter cases and consultations by this list of ids rather
+    than by the subquery: the planner then knows how few owners there are and reads their
+    cases through the owner index, instead of scanning every case of the state (issue 8 item
+    3).
+    """
+    return list(db.session.scalars(select(User.id).where(policy.supervises(supervisor))))
+
+
 def supervised_figures(
-    supervisor: User, inactivity_days: int, day: dt.date | None = None
+    supervisor: User,
+    inactivity_days: int,
+    day: dt.date | None = None,
+    supervised: list[int] | None = None,
 ) -> list[CaseManagerFigures]:
     """Return a row of figures for every case manager ``supervisor`` supervises who is active
-    or still holds open cases (three statements: figures, FTE periods, entry lags).
+    or still holds open cases (three statements: figures, FTE periods, entry lags; one more
+    when ``supervised``, the ids of ``supervised_user_ids``, is not given).
 
     Open cases, CM cases and cases without activity for ``inactivity_days`` days come from one
     grouped subquery over open cases, overdue follow-ups (open, due before ``day``, of an open
     case; ``kimdb.cases.rules.follow_up_state``) from another, both joined to the users.
     """
     day = day or today()
+    if supervised is None:
+        supervised = supervised_user_ids(supervisor)
     cutoff = day - dt.timedelta(days=inactivity_days)
     figures = (
         select(
@@ -191,14 +210,19 @@ def supervised_figures(
             func.sum(sql_case((Case.kind == CaseKind.CASE_MANAGEMENT, 1), else_=0)).label("cm"),
             func.sum(sql_case((Case.last_activity_on <= cutoff, 1), else_=0)).label("inactive"),
         )
-        .where(_open())
+        .where(_open(), Case.owner_id.in_(supervised))
         .group_by(Case.owner_id)
         .subquery()
     )
     overdue = (
         select(Case.owner_id, func.count(FollowUp.id).label("overdue"))
         .join(Case, FollowUp.case_id == Case.id)
-        .where(_open(), FollowUp.done_at.is_(None), FollowUp.due_on < day)
+        .where(
+            _open(),
+            Case.owner_id.in_(supervised),
+            FollowUp.done_at.is_(None),
+            FollowUp.due_on < day,
+        )
         .group_by(Case.owner_id)
         .subquery()
     )
@@ -207,13 +231,13 @@ def supervised_figures(
         .outerjoin(figures, figures.c.owner_id == User.id)
         .outerjoin(overdue, overdue.c.owner_id == User.id)
         .where(
-            policy.supervises(supervisor),
+            User.id.in_(supervised),
             User.role == Role.CASE_MANAGER,
             or_(User.active.is_(True), figures.c.open_cases > 0),
         )
         .options(selectinload(User.fte_periods))
     ).all()
-    lags = median_entry_lags(_supervised_case_managers(supervisor), day=day)
+    lags = median_entry_lags([user.id for user, *_ in result], day=day)
     rows = []
     for user, open_count, cm, inactive, overdue_count in result:
         periods = tuple((p.valid_from, p.fte) for p in user.fte_periods)
@@ -238,17 +262,14 @@ def supervised_figures(
     return rows
 
 
-def _supervised_case_managers(supervisor: User) -> Select:
-    return select(User.id).where(policy.supervises(supervisor), User.role == Role.CASE_MANAGER)
-
-
 def median_entry_lags(
-    user_ids: Select, days: int = ENTRY_LAG_DAYS, day: dt.date | None = None
+    user_ids: Select | list[int], days: int = ENTRY_LAG_DAYS, day: dt.date | None = None
 ) -> dict[int, tuple[float | None, int]]:
-    """Return, for each user in the ``user_ids`` subquery who entered consultations held in the
-    last ``days`` days, (median lag in days between holding and entering, number of
-    consultations) — the grouped variant of ``kimdb.cases.queries.median_entry_lag`` (same
-    rule: the user who entered, lag in Berlin calendar days, never negative; R6, FAQ Q34).
+    """Return, for each user in ``user_ids`` (a subquery or a list of ids) who entered
+    consultations held in the last ``days`` days, (median lag in days between holding and
+    entering, number of consultations) — the grouped variant of
+    ``kimdb.cases.queries.median_entry_lag`` (same rule: the user who entered, lag in Berlin
+    calendar days, never negative; R6, FAQ Q34).
 
     One statement; the median is taken in Python because SQLite has no median aggregate.
     """
@@ -263,11 +284,18 @@ def median_entry_lags(
     return {user_id: (median_lag_days(values), len(values)) for user_id, values in lags.items()}
 
 
-def open_cases_by_month(supervisor: User, days: list[dt.date]) -> dict[int, list[int]]:
+def open_cases_by_month(
+    supervisor: User, days: list[dt.date], supervised: list[int] | None = None
+) -> dict[int, list[int]]:
     """Return owner id → open cases at the end of each of ``days`` for the cases of the case
     managers ``supervisor`` supervises (``rules.open_on``: opened on or before the day and not
-    closed by then). One grouped statement with a conditional sum per day.
+    closed by then). One grouped statement with a conditional sum per day; ``supervised``, the
+    ids of ``supervised_user_ids``, replaces the subquery of ``policy.case_supervised`` (the
+    same cases: those whose owner ``supervisor`` supervises) so that the owner index is used.
     """
+    owned = (
+        policy.case_supervised(supervisor) if supervised is None else Case.owner_id.in_(supervised)
+    )
     columns = [
         func.sum(
             sql_case(
@@ -280,7 +308,7 @@ def open_cases_by_month(supervisor: User, days: list[dt.date]) -> dict[int, list
     result = db.session.execute(
         select(Case.owner_id, *columns)
         .where(
-            policy.case_supervised(supervisor),
+            owned,
             Case.opened_on <= days[-1],
             or_(Case.closed_on.is_(None), Case.closed_on > days[0]),
         )

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from kimdb import labels
 from kimdb.auth import policy
@@ -53,7 +53,7 @@ def search_cases(user: User, search: CaseSearch, inactivity_days: int, limit: in
         select(Case)
         .join(Case.client)
         .where(policy.case_visible(user))
-        .options(joinedload(Case.client))
+        .options(contains_eager(Case.client))  # the join above, not a second one
         .order_by(Case.last_activity_on.desc(), Case.id.desc())
         .limit(limit)
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.orm import joinedload
 
 from kimdb.auth import policy
@@ -312,11 +312,46 @@ def visible_clients(user: User) -> Select:
 
     Erased clients (consent withdrawn or retention over, R2) are not listed.
     """
+    from kimdb.cases.models import Case
+
+    # The same clients as ``policy.client_visible``, written as a set of ids (clients of the
+    # cases ``user`` may open, united with the clients ``user`` registered that ``policy``
+    # lets them see): PostgreSQL then reads them through the cases' owner index and the
+    # registrar index instead of testing every client of the state (issue 8 item 3).
+    of_cases = select(Case.client_id).where(policy.case_visible(user))
+    registered = select(Client.id).where(
+        Client.registered_by_id == user.id, policy.client_visible(user)
+    )
     return (
         select(Client)
-        .where(policy.client_visible(user), Client.erased_at.is_(None))
+        .where(Client.id.in_(union(of_cases, registered)), Client.erased_at.is_(None))
         .order_by(Client.registered_at.desc(), Client.id.desc())
     )
+
+
+CLIENT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    """One page of a case manager's client list, newest registration first."""
+
+    clients: list[Client]
+    page: int
+    pages: int
+    total: int
+
+
+def client_page(user: User, page: int = 1, page_size: int = CLIENT_PAGE_SIZE) -> ClientPage:
+    """Return page ``page`` (1-based, clamped to the pages there are) of the clients ``user``
+    may see (``visible_clients``), ``page_size`` a page. Two statements (count and page),
+    however many clients five years of case work have left in the list (issue 8 item 5)."""
+    query = visible_clients(user)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    clients = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
+    return ClientPage(clients=list(clients), page=page, pages=pages, total=total)
 
 
 def get_client(user: User, client_id: int) -> Client | None:

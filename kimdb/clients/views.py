@@ -27,7 +27,6 @@ from kimdb.clients.forms import RegistrationForm
 from kimdb.clients.models import Gender, ResidenceStatus
 from kimdb.consent import rules as consent_rules
 from kimdb.consent.catalog import load_forms
-from kimdb.extensions import db
 from kimdb.households import service as households_service
 from kimdb.households.forms import CreateHouseholdForm
 from kimdb.orgs.service import partners_of
@@ -40,9 +39,11 @@ case_manager_only = role_required(Role.CASE_MANAGER)
 @bp.get("/")
 @case_manager_only
 def index():
-    """List the clients the case manager registered or counsels (R8)."""
-    clients = db.session.scalars(service.visible_clients(current_user).limit(500)).all()
-    return render_template("clients/index.html", clients=clients)
+    """List the clients the case manager registered or counsels (R8), newest first, 50 a
+    page (``?page=N``)."""
+    page = request.args.get("page", "1")
+    result = service.client_page(current_user, int(page) if page.isdigit() and len(page) < 7 else 1)
+    return render_template("clients/index.html", result=result, clients=result.clients)
 
 
 HELD_SCAN = "registration_scan"  # session: the scan held for the confirmation round
