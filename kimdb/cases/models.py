@@ -125,6 +125,14 @@ class Case(db.Model):
             name="closed_has_date_and_reason",
         ),
         Index("ix_cases_owner_stage", "owner_id", "stage"),
+        # A caseload: the open cases of one owner (start page, dashboard figures; issue 8).
+        Index(
+            "ix_cases_open_owner",
+            "owner_id",
+            postgresql_include=["kind", "last_activity_on"],
+            sqlite_where=text("stage <> 'closed'"),
+            postgresql_where=text("stage <> 'closed'"),
+        ),
         # A person has at most one open case at a time (R5: one person, one case).
         Index(
             "uq_cases_open_client",
@@ -303,6 +311,13 @@ class Consultation(db.Model):
     __table_args__ = (
         CheckConstraint("duration_minutes BETWEEN 1 AND 600", name="duration_range"),
         Index("ix_consultations_case_held", "case_id", "held_on"),
+        # Entry lag of a case manager's recent consultations (start page, dashboard; issue 8).
+        Index(
+            "ix_consultations_entered_by_held",
+            "entered_by_id",
+            "held_on",
+            postgresql_include=["entered_at"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
