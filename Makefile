@@ -7,8 +7,10 @@ DEMO_ENV := instance/demo.env
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/kimdb_test
 HOST ?= 127.0.0.1
 PORT ?= 5000
+BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/kimdb_bench
+BENCH_SQLITE_URL ?= sqlite:///$(CURDIR)/instance/bench/county.sqlite3
 
-.PHONY: demo test install install-test translations lint format serve clean messages
+.PHONY: demo test install install-test translations lint format serve clean messages bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +66,12 @@ test: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -n 2
 	KIMDB_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -n 2
+
+## Page benchmark (bench/pages.py, issue 8): county scale on SQLite, state scale on PostgreSQL.
+## Each database is seeded once (the state takes about 10 minutes) and reused by later runs.
+bench: install
+	$(BIN)/python bench/pages.py --scale county --database-url $(BENCH_SQLITE_URL)
+	$(BIN)/python bench/pages.py --scale state --database-url $(BENCH_PG_URL)
 
 format: install-test
 	$(BIN)/ruff format .

@@ -11,19 +11,28 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def configure_environment(database_url: str | None, tmp: Path, key: str | None = None) -> None:
+def configure_environment(
+    database_url: str | None,
+    tmp: Path,
+    key: str | None = None,
+    *,
+    blind_index_key: str | None = None,
+    secret_key: str | None = None,
+) -> None:
     """Point kimdb at a throw-away instance: ``database_url`` (an empty PostgreSQL database) or
-    SQLite in ``tmp``, storage in ``tmp``, ``key`` as the encryption key (a new one if None) and
-    a new blind-index key; any other key variable of the calling shell is removed."""
+    SQLite in ``tmp``, storage in ``tmp``, ``key`` as the encryption key (a new one if None),
+    ``blind_index_key`` as the blind-index key and ``secret_key`` as the session key (new ones
+    if None: pass the keys of an earlier run to reuse its database); any other key variable of
+    the calling shell is removed."""
     from kimdb.crypto import generate_key
 
     for name in ("KIMDB_ENCRYPTION_KEY", "KIMDB_ENCRYPTION_KEYS_FILE"):
         os.environ.pop(name, None)
     os.environ.update(
         KIMDB_CONFIG="development",
-        KIMDB_SECRET_KEY=secrets.token_urlsafe(32),
+        KIMDB_SECRET_KEY=secret_key or secrets.token_urlsafe(32),
         KIMDB_ENCRYPTION_KEYS=key or generate_key(),
-        KIMDB_BLIND_INDEX_KEY=generate_key(),
+        KIMDB_BLIND_INDEX_KEY=blind_index_key or generate_key(),
         KIMDB_DATABASE_URL=database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
         KIMDB_STORAGE_DIR=str(tmp / "storage"),
     )
