@@ -19,7 +19,9 @@ class ScanStorage:
     def __init__(self, root: str) -> None:
         self.root = Path(root)
 
-    def _path(self, key: str) -> Path:
+    def path_of(self, key: str) -> Path:
+        """Return the file of the storage key ``key`` (``scans/<first 2 characters>/<key>``);
+        raise ValueError for a key that is not alphanumeric (no path tricks)."""
         if not key.isalnum():
             raise ValueError("malformed storage key")
         return self.root / "scans" / key[:2] / key
@@ -27,7 +29,7 @@ class ScanStorage:
     def put(self, data: bytes) -> str:
         """Encrypt and write ``data``; return the new storage key (written atomically)."""
         key = secrets.token_hex(16)
-        path = self._path(key)
+        path = self.path_of(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(keyring().encrypt(data))
@@ -36,15 +38,15 @@ class ScanStorage:
 
     def get(self, key: str) -> bytes:
         """Return the decrypted content stored under ``key``; raise FileNotFoundError if gone."""
-        return keyring().decrypt(self._path(key).read_bytes())
+        return keyring().decrypt(self.path_of(key).read_bytes())
 
     def delete(self, key: str) -> None:
         """Remove the file under ``key`` if it exists."""
-        self._path(key).unlink(missing_ok=True)
+        self.path_of(key).unlink(missing_ok=True)
 
     def raw(self, key: str) -> bytes:
         """Return the stored ciphertext as it lies on disk (for checks and tests)."""
-        return self._path(key).read_bytes()
+        return self.path_of(key).read_bytes()
 
     def encrypted_files(self) -> Iterator[Path]:
         """Yield the path of every stored file below ``root``, in a stable order.

@@ -197,7 +197,7 @@ class ScanWriter:
     def store(self, key: str) -> None:
         """Store the encrypted scan under ``key`` (32 hex digits)."""
         started = time.perf_counter()
-        path = self.storage._path(key)  # the storage's own layout: scans/<2 digits>/<key>
+        path = self.storage.path_of(key)
         if path.parent not in self._folders:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._folders.add(path.parent)
