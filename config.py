@@ -3,6 +3,11 @@
 Everything a deployment changes comes from a ``KIMDB_*`` environment variable (README.md,
 "Configuration"). ``create_app`` picks the class named by ``KIMDB_CONFIG`` (``production`` by
 default, ``development`` for ``make demo``, ``testing`` for the test suite).
+
+``KIMDB_REPORTS_DATABASE_URL`` (optional, issue 8 item 4): a read-only PostgreSQL replica of
+the main database for the statistics report. When set, it becomes the Flask-SQLAlchemy bind
+``reports`` and the report's read-only queries run there
+(``kimdb.reports.queries.report_connection``); unset, they run on ``KIMDB_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ class Config:
             "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'kimdb.sqlite3'}"
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # A read-only replica for the statistics report (issue 8 item 4); see the docstring.
+        reports_url = _env("REPORTS_DATABASE_URL")
+        self.SQLALCHEMY_BINDS = {"reports": reports_url} if reports_url else {}
         # AES-256-GCM keys (urlsafe base64 of 32 bytes), newest first; never in the database.
         # Exactly one of: the keys themselves (comma- or newline-separated), a key file (one
         # key per line, mode 600), or the older single-variable name (issue 6 item 1).

@@ -1,11 +1,13 @@
 """The figures of the KIM report for a period and a scope (issue 7 items 1, 2 and 5).
 
-Every figure is read with grouped SQL (GROUP BY and conditional sums): only the few rows of the
-group results come into Python, whatever the number of cases (contract: 400,000 cases statewide;
-``bench/reports.py`` prints the time and the number of statements). Exceptions, both bounded by
-the number of users or days, not of cases: the FTE periods of the case managers in scope, and on
-SQLite the median entry lag (counts per day held and hour entered; PostgreSQL uses
-``percentile_cont``). Each table is suppressed with ``kimdb.reports.rules.suppress``.
+Every figure is read with grouped SQL (GROUP BY and ``count(*) FILTER (WHERE ...)``): only the
+few rows of the group results come into Python, whatever the number of cases (contract: 400,000
+cases statewide; ``bench/reports.py`` prints the time and the number of statements). One pass
+over the cases serves "Fälle nach Art", the closure reasons and the caseload figures; one pass
+over the consultations the consultation and interpreter tables (issue 8). Exceptions, both
+bounded by the number of users or days, not of cases: the FTE periods of the case managers in
+scope, and the median entry lag (counts per lag; on SQLite per day held and hour entered). Each
+table is suppressed with ``kimdb.reports.rules.suppress``.
 
 Erased clients (consent withdrawn, retention, R2) still count: they keep gender, country, year of
 birth, cases and stages; their residence status reads "unknown" after erasure.
@@ -14,11 +16,24 @@ birth, cases and stages; their residence status reads "unknown" after erasure.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Date, and_, cast, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    and_,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy import case as sql_case
 
 from kimdb import labels
@@ -43,6 +58,7 @@ from kimdb.extensions import db
 from kimdb.orgs.models import Municipality, MunicipalityKind, Organisation, Partner, Team
 from kimdb.reports import rules
 from kimdb.reports.model import Cell, Figure, Period, Report, Scope, ScopeKind, Table
+from kimdb.reports.queries import Breakdown, people_breakdown, report_connection
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import LOCAL_ZONE, local_date, now
 
@@ -152,7 +168,9 @@ def _case_managers_in_scope(scope: Scope):
 
 
 def _count_if(condition) -> ColumnElement[int]:
-    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
+    """``count(*) FILTER (WHERE condition)``: the rows for which ``condition`` holds (SQLite
+    3.30 and PostgreSQL)."""
+    return func.count().filter(condition)
 
 
 def _open_at(day: dt.date) -> ColumnElement[bool]:
@@ -189,47 +207,43 @@ def _grid(result, row_keys, col_keys) -> list[list[int]]:
     return [[counts.get((r, c), 0) for c in col_keys] for r in row_keys]
 
 
-def _on_people(table: Table, row_key, col_key, rows: list, cols: list, base) -> Table:
+def _on_people(table: Table, counts: Breakdown, rows: list, cols: list) -> Table:
     """Return ``table`` (record counts, e.g. needs) with every cell and total resting on the
-    people behind it: distinct clients per cell, per row, per column and in all, from grouped
-    queries over ``base`` (a select of the records joined to their case, already filtered),
-    grouped by the SQL expressions ``row_key`` and ``col_key`` whose values are ``rows`` and
-    ``cols``. A cell of several records of one person is then suppressed (issue 7 item 2)."""
-    people = func.count(func.distinct(Case.client_id))
-    by_cell = {
-        (r, c): int(n)
-        for r, c, n in db.session.execute(
-            base.with_only_columns(row_key, col_key, people).group_by(row_key, col_key)
-        )
-    }
-    by_row = {
-        r: int(n)
-        for r, n in db.session.execute(base.with_only_columns(row_key, people).group_by(row_key))
-    }
-    by_col = {
-        c: int(n)
-        for c, n in db.session.execute(base.with_only_columns(col_key, people).group_by(col_key))
-    }
-    everyone = int(db.session.scalar(base.with_only_columns(people)) or 0)
+    people behind it (``counts``, from ``queries.people_breakdown`` keyed by the values
+    ``rows`` and ``cols``). A cell of several records of one person is then suppressed
+    (issue 7 item 2)."""
 
     def on(cell: Cell, basis: int) -> Cell:
         return Cell(cell.value, persons=False, basis=basis)
 
     n_cols = len(table.columns)
     column_totals = [
-        on(c, by_col.get(cols[j], 0)) for j, c in enumerate(table.column_totals[:n_cols])
+        on(c, counts.column_people.get(cols[j], 0))
+        for j, c in enumerate(table.column_totals[:n_cols])
     ]
     if len(table.column_totals) > n_cols:
-        column_totals.append(on(table.column_totals[n_cols], everyone))
+        column_totals.append(on(table.column_totals[n_cols], counts.people))
     return replace(
         table,
         rows=[
-            (label, [on(c, by_cell.get((rows[i], cols[j]), 0)) for j, c in enumerate(cells)])
+            (
+                label,
+                [
+                    on(c, counts.cells.get((rows[i], cols[j]), (0, 0))[1])
+                    for j, c in enumerate(cells)
+                ],
+            )
             for i, (label, cells) in enumerate(table.rows)
         ],
-        row_totals=[on(c, by_row.get(rows[i], 0)) for i, c in enumerate(table.row_totals)],
+        row_totals=[
+            on(c, counts.row_people.get(rows[i], 0)) for i, c in enumerate(table.row_totals)
+        ],
         column_totals=column_totals,
     )
+
+
+def _record_grid(counts: Breakdown, rows: list, cols: list) -> list[list[int]]:
+    return [[counts.cells.get((r, c), (0, 0))[0] for c in cols] for r in rows]
 
 
 # -- The report --------------------------------------------------------------------------------
@@ -245,19 +259,28 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
     minutes) and interpreter use by language; clients by age group × gender, country-of-origin
     group and residence status; caseload per FTE at the end and averaged over the month ends;
     CM share against one third (R5, FAQ Q33); median entry lag (R6); withdrawn consents.
-    The caller checks the scope (``check_scope``).
+    Nine statements whatever the number of cases (issue 8; ten on PostgreSQL, which first sets
+    ``queries.POSTGRESQL_SETTINGS``), on the read-only report database when one is configured
+    (``queries.report_connection``). The caller checks the scope (``check_scope``).
     """
+    with report_connection() as conn:
+        return _build_report(conn, scope, period, min_cell)
+
+
+def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int) -> Report:
     in_scope = case_in_scope(scope)
     report = Report(scope=scope, period=period, created_at=now(), min_cell=min_cell)
+    days = rules.month_ends_within(period)
+    counts = _case_counts(conn, in_scope, period, days)
+    referrals, verweisberatung = _referrals(conn, in_scope, period)
     tables = [
-        _cases_by_kind(in_scope, period),
-        _open_by_stage(in_scope, period),
-        _closure_reasons(in_scope, period),
-        _needs(in_scope, period),
-        _referrals(in_scope, period),
-        _consultations(in_scope, period),
-        _interpreters(in_scope, period),
-        *_clients(in_scope, period),
+        _cases_by_kind(counts),
+        _open_by_stage(conn, in_scope, period),
+        _closure_reasons(counts),
+        _needs(conn, in_scope, period),
+        referrals,
+        *_consultations(conn, in_scope, period),
+        *_clients(conn, in_scope, period),
     ]
     report.tables = _linked(
         [
@@ -267,10 +290,10 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
             for t in tables
         ]
     )
-    figures = _caseload_figures(scope, in_scope, period)
-    figures.append(_verweisberatung(in_scope, period))
-    figures.append(_median_lag(in_scope, period))
-    figures.append(_withdrawn(in_scope, period))
+    figures = _caseload_figures(conn, scope, counts, days)
+    figures.append(verweisberatung)
+    figures.append(_median_lag(conn, scope, in_scope, period))
+    figures.append(_withdrawn(conn, in_scope, period))
     report.figures = [
         Figure(f.key, f.label, rules.suppress_cell(f.value, min_cell), f.unit, f.comparison)
         for f in figures
@@ -306,20 +329,57 @@ def _linked(tables: list[Table]) -> list[Table]:
     return [rules.withhold(t) if t.key in withhold else t for t in tables]
 
 
-def _cases_by_kind(in_scope, period: Period) -> Table:
+@dataclass
+class _CaseCounts:
+    """Case counts of one pass over the cases (``_case_counts``): per kind the four measures
+    of "Fälle nach Art" (open the day before the start, new, closed, open at the end), closed
+    cases per (closure reason, kind), and the open cases on each day of
+    ``rules.month_ends_within`` (all kinds)."""
+
+    by_kind: dict[CaseKind, list[int]]
+    reasons: list[tuple[ClosureReason, CaseKind, int]]
+    open_on_days: list[int]
+
+
+def _case_counts(conn: Connection, in_scope, period: Period, days: list[dt.date]) -> _CaseCounts:
+    """One statement over the cases in scope for "Fälle nach Art", the closure reasons and the
+    caseload figures, grouped by kind and (for cases closed in the period) closure reason.
+
+    A case closed in the period counts for the closure reasons even if its opening date lies
+    after the period (a data error the other measures leave out by ``opened_on``)."""
     before = period.start - dt.timedelta(days=1)
-    result = db.session.execute(
+    closed_in = Case.closed_on.between(period.start, period.end)
+    opened_by_end = Case.opened_on <= period.end
+    reason = sql_case((closed_in, Case.closure_reason), else_=None)
+    result = conn.execute(
         select(
             Case.kind,
-            _count_if(_open_at(before)),
+            reason,
+            _count_if(closed_in),
+            _count_if(and_(opened_by_end, _open_at(before))),
             _count_if(Case.opened_on.between(period.start, period.end)),
-            _count_if(Case.closed_on.between(period.start, period.end)),
+            _count_if(and_(opened_by_end, closed_in)),
             _count_if(_open_at(period.end)),
+            *(_count_if(_open_at(day)) for day in days),
         )
-        .where(in_scope, Case.opened_on <= period.end)
-        .group_by(Case.kind)
+        .where(in_scope, or_(opened_by_end, closed_in))
+        .group_by(Case.kind, reason)
     ).all()
-    by_kind = {kind: [int(n) for n in counts] for kind, *counts in result}
+    by_kind: dict[CaseKind, list[int]] = {}
+    reasons = []
+    open_on_days = [0] * len(days)
+    for kind, closure_reason, closed_any, *measures in result:
+        sums = by_kind.setdefault(kind, [0, 0, 0, 0])
+        for index in range(4):
+            sums[index] += int(measures[index])
+        for index, n in enumerate(measures[4:]):
+            open_on_days[index] += int(n)
+        if closure_reason is not None:
+            reasons.append((closure_reason, kind, int(closed_any)))
+    return _CaseCounts(by_kind, reasons, open_on_days)
+
+
+def _cases_by_kind(counts: _CaseCounts) -> Table:
     measures = [
         _("offen am Periodenbeginn"),
         _("neu eröffnet"),
@@ -327,7 +387,7 @@ def _cases_by_kind(in_scope, period: Period) -> Table:
         _("offen am Periodenende"),
     ]
     rows = [
-        (measure, [by_kind.get(kind, [0, 0, 0, 0])[index] for kind in KINDS])
+        (measure, [counts.by_kind.get(kind, [0, 0, 0, 0])[index] for kind in KINDS])
         for index, measure in enumerate(measures)
     ]
     table = rules.count_table(
@@ -344,21 +404,30 @@ def _cutoff(day: dt.date) -> dt.datetime:
     return following.astimezone(dt.UTC)
 
 
-def _open_by_stage(in_scope, period: Period) -> Table:
-    last_change = (
-        select(StageChange.case_id, func.max(StageChange.id).label("last_id"))
-        .where(StageChange.changed_at < _cutoff(period.end), StageChange.to_stage != Stage.CLOSED)
-        .group_by(StageChange.case_id)
+def _open_by_stage(conn: Connection, in_scope, period: Period) -> Table:
+    # The stage of each case open at the end: its last change before the end other than the
+    # closure, looked up per open case (index on stage_changes.case_id) instead of grouping
+    # the whole history.
+    last_stage = (
+        select(StageChange.to_stage)
+        .where(
+            StageChange.case_id == Case.id,
+            StageChange.changed_at < _cutoff(period.end),
+            StageChange.to_stage != Stage.CLOSED,
+        )
+        .order_by(StageChange.id.desc())
+        .limit(1)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    open_cases = (
+        select(Case.kind.label("kind"), last_stage.label("stage"))
+        .where(in_scope, _open_at(period.end))
         .subquery()
     )
-    stage_then = func.coalesce(StageChange.to_stage, Stage.INTAKE.value)
-    result = db.session.execute(
-        select(stage_then, Case.kind, func.count(Case.id))
-        .select_from(Case)
-        .outerjoin(last_change, last_change.c.case_id == Case.id)
-        .outerjoin(StageChange, StageChange.id == last_change.c.last_id)
-        .where(in_scope, _open_at(period.end))
-        .group_by(stage_then, Case.kind)
+    stage_then = func.coalesce(open_cases.c.stage, Stage.INTAKE.value)
+    result = conn.execute(
+        select(stage_then, open_cases.c.kind, func.count()).group_by(stage_then, open_cases.c.kind)
     ).all()
     stages = [s for s in CM_PATH if s is not Stage.CLOSED] + [Stage.COUNSELLING]
     assert set(KB_PATH) - {Stage.CLOSED} <= set(stages)
@@ -376,14 +445,9 @@ def _open_by_stage(in_scope, period: Period) -> Table:
     return table
 
 
-def _closure_reasons(in_scope, period: Period) -> Table:
-    result = db.session.execute(
-        select(Case.closure_reason, Case.kind, func.count(Case.id))
-        .where(in_scope, Case.closed_on.between(period.start, period.end))
-        .group_by(Case.closure_reason, Case.kind)
-    ).all()
+def _closure_reasons(counts: _CaseCounts) -> Table:
     reasons = list(ClosureReason)
-    values = _grid(result, reasons, KINDS)
+    values = _grid(counts.reasons, reasons, KINDS)
     names = labels.CLOSURE_REASON
     return rules.count_table(
         "closure_reasons",
@@ -395,15 +459,11 @@ def _closure_reasons(in_scope, period: Period) -> Table:
     )
 
 
-def _needs(in_scope, period: Period) -> Table:
-    result = db.session.execute(
-        select(Need.life_area, Need.legal_domain, func.count(Need.id))
-        .join(Case, Need.case_id == Case.id)
-        .where(in_scope, _active_in(period))
-        .group_by(Need.life_area, Need.legal_domain)
-    ).all()
+def _needs(conn: Connection, in_scope, period: Period) -> Table:
+    base = select(Need.id).join(Case, Need.case_id == Case.id).where(in_scope, _active_in(period))
+    counts = people_breakdown(conn, base, Case.client_id, Need.life_area, Need.legal_domain)
+    areas = list(LifeArea)
     domains: list = [*LegalDomain, None]
-    values = _grid(result, list(LifeArea), domains)
     area_names = labels.LIFE_AREA
     domain_names = labels.LEGAL_DOMAIN
     table = rules.count_table(
@@ -411,29 +471,37 @@ def _needs(in_scope, period: Period) -> Table:
         _("Bedarfe nach Handlungsfeld und Rechtskreis"),
         _("Handlungsfeld"),
         [_label(domain_names, d) if d else _("ohne Rechtskreis") for d in domains],
-        [(_label(area_names, a), v) for a, v in zip(LifeArea, values, strict=True)],
+        [
+            (_label(area_names, a), v)
+            for a, v in zip(areas, _record_grid(counts, areas, domains), strict=True)
+        ],
         unit=_("Bedarfe"),
     )
     table.note = _("Alle Bedarfe der Fälle, die im Zeitraum offen waren.")
-    base = select(Need.id).join(Case, Need.case_id == Case.id).where(in_scope, _active_in(period))
-    return _on_people(table, Need.life_area, Need.legal_domain, list(LifeArea), domains, base)
+    return _on_people(table, counts, areas, domains)
 
 
-def _referrals(in_scope, period: Period) -> Table:
-    result = db.session.execute(
-        select(Partner.legal_domain, Referral.status, func.count(Referral.id))
+def _referrals(conn: Connection, in_scope, period: Period) -> tuple[Table, Figure]:
+    """The referrals table and the Verweisberatung share, from one statement."""
+    known = [d.value for d in LegalDomain]
+    domain = sql_case((Partner.legal_domain.in_(known), Partner.legal_domain), else_=None)
+    base = (
+        select(Referral.id)
         .join(Case, Referral.case_id == Case.id)
         .join(Partner, Referral.partner_id == Partner.id)
         .where(in_scope, Referral.referred_on.between(period.start, period.end))
-        .group_by(Partner.legal_domain, Referral.status)
-    ).all()
+    )
+    counts = people_breakdown(
+        conn,
+        base,
+        Case.client_id,
+        domain,
+        Referral.status,
+        flag=Referral.verweisberatung.is_(True),
+    )
     domains: list = [*LegalDomain, None]
-    result = [(LegalDomain(d) if d in set(LegalDomain) else None, s, n) for d, s, n in result]
-    merged: dict = {}
-    for d, s, n in result:
-        merged[d, s] = merged.get((d, s), 0) + n
+    keys = [d.value if d else None for d in domains]
     statuses = list(ReferralStatus)
-    values = _grid(((d, s, n) for (d, s), n in merged.items()), domains, statuses)
     domain_names = labels.LEGAL_DOMAIN
     status_names = labels.REFERRAL_STATUS
     table = rules.count_table(
@@ -443,73 +511,118 @@ def _referrals(in_scope, period: Period) -> Table:
         [_label(status_names, s) for s in statuses],
         [
             (_label(domain_names, d) if d else _("ohne Rechtskreis"), v)
-            for d, v in zip(domains, values, strict=True)
+            for d, v in zip(domains, _record_grid(counts, keys, statuses), strict=True)
         ],
         unit=_("Vermittlungen"),
     )
-    known = [d.value for d in LegalDomain]
-    domain = sql_case((Partner.legal_domain.in_(known), Partner.legal_domain), else_=None)
-    base = (
-        select(Referral.id)
-        .join(Case, Referral.case_id == Case.id)
-        .join(Partner, Referral.partner_id == Partner.id)
-        .where(in_scope, Referral.referred_on.between(period.start, period.end))
-    )
-    return _on_people(
-        table, domain, Referral.status, [d.value if d else None for d in domains], statuses, base
+    return _on_people(table, counts, keys, statuses), _verweisberatung(
+        counts.records, counts.flagged
     )
 
 
-def _verweisberatung(in_scope, period: Period) -> Figure:
-    total, marked = db.session.execute(
-        select(func.count(Referral.id), _count_if(Referral.verweisberatung.is_(True)))
-        .join(Case, Referral.case_id == Case.id)
-        .where(in_scope, Referral.referred_on.between(period.start, period.end))
-    ).one()
-    share = round(int(marked) / total, 4) if total else None
+def _verweisberatung(total: int, marked: int) -> Figure:
+    share = round(marked / total, 4) if total else None
     return Figure(
         "verweisberatung_share",
         _("Anteil Verweisberatung an den Vermittlungen"),
         # Suppressed when either part is small: a share times the published total would
         # otherwise give back a hidden count (issue 7 item 2).
-        Cell(share, persons=False, basis=min(int(marked), int(total) - int(marked))),
+        Cell(share, persons=False, basis=min(marked, total - marked)),
         unit=_("Anteil"),
         comparison=_("Vermittlungen in SGB II, III, VIII"),
     )
 
 
-def _consultations(in_scope, period: Period) -> Table:
-    # Consultations are events: each cell rests on the people (distinct clients) behind it,
-    # and is suppressed when they are few, however many consultations they had.
-    in_period = (in_scope, Consultation.held_on.between(period.start, period.end))
-    result = db.session.execute(
+def _consultations(conn: Connection, in_scope, period: Period) -> list[Table]:
+    """The consultations by mode and the interpreter use by language, from one statement.
+
+    Consultations are events: each cell rests on the people (distinct clients) behind it, and
+    is suppressed when they are few, however many consultations they had. One pass over the
+    consultations of the period groups them per client and interpreter language with the
+    count and minutes of each mode side by side (a CTE); grouped again per client, they give
+    the people per mode, in all and with an interpreter; the people per language are the
+    CTE's rows of that language. No ``count(DISTINCT)``."""
+    modes = list(ConsultationMode)
+    # One pass over the consultations of the period: per client and interpreter language
+    # (None without an interpreter), the count and minutes of each mode side by side.
+    language = sql_case(
+        (Consultation.interpreter_used.is_(True), Consultation.interpreter_language), else_=None
+    )
+    per_language = (
         select(
-            Consultation.mode,
-            func.count(Consultation.id),
-            func.coalesce(func.sum(Consultation.duration_minutes), 0),
-            func.count(func.distinct(Case.client_id)),
+            Case.client_id.label("client_id"),
+            Consultation.interpreter_used.label("interpreted"),
+            language.label("language"),
+            func.count().label("n"),
+            *(_count_if(Consultation.mode == mode).label(f"n_{i}") for i, mode in enumerate(modes)),
+            *(
+                func.coalesce(
+                    func.sum(Consultation.duration_minutes).filter(Consultation.mode == mode), 0
+                ).label(f"minutes_{i}")
+                for i, mode in enumerate(modes)
+            ),
         )
         .join(Case, Consultation.case_id == Case.id)
-        .where(*in_period)
-        .group_by(Consultation.mode)
-    ).all()
-    by_mode = {mode: (int(n), int(m), int(p)) for mode, n, m, p in result}
+        .where(in_scope, Consultation.held_on.between(period.start, period.end))
+        .group_by(Case.client_id, Consultation.interpreter_used, language)
+        .cte("per_language")
+    )
+    c = per_language.c
+    interpreted = c.interpreted.is_(True)
+    per_client = (
+        select(
+            *(func.sum(c[f"n_{i}"]).label(f"n_{i}") for i in range(len(modes))),
+            *(func.sum(c[f"minutes_{i}"]).label(f"minutes_{i}") for i in range(len(modes))),
+            func.max(sql_case((interpreted, 1), else_=0)).label("interpreted"),
+        )
+        .group_by(c.client_id)
+        .subquery()
+    )
+    pc = per_client.c
+    # Per mode: consultations, minutes and the people who had one; then everyone and the
+    # people with an interpreter. One row; the interpreter languages follow as rows.
+    totals = select(
+        literal("totals"),
+        null(),
+        *(func.coalesce(func.sum(pc[f"n_{i}"]), 0) for i in range(len(modes))),
+        *(func.coalesce(func.sum(pc[f"minutes_{i}"]), 0) for i in range(len(modes))),
+        *(_count_if(pc[f"n_{i}"] > 0) for i in range(len(modes))),
+        func.count(),
+        func.coalesce(func.sum(pc.interpreted), 0),
+    )
+    padding = [literal(0)] * (3 * len(modes))
+    languages = (
+        select(literal("language"), c.language, *padding, func.sum(c.n), func.count())
+        .where(interpreted)
+        .group_by(c.language)
+    )
+    by_mode: dict = {}
+    by_language: dict = {}
+    total_people = interpreted_people = 0
+    for part, code, *values in conn.execute(union_all(totals, languages)):
+        if part == "totals":
+            k = len(modes)
+            for i, mode in enumerate(modes):
+                by_mode[mode] = (int(values[i]), int(values[k + i]), int(values[2 * k + i]))
+            total_people, interpreted_people = int(values[-2]), int(values[-1])
+        else:
+            by_language[code] = (int(values[-2]), int(values[-1]))
     names = labels.CONSULTATION_MODE
     rows = []
     for mode in ConsultationMode:
-        n, minutes, people = by_mode.get(mode, (0, 0, 0))
+        n, minutes, persons = by_mode.get(mode, (0, 0, 0))
         rows.append(
             (
                 _label(names, mode),
-                [Cell(n, persons=False, basis=people), Cell(minutes, persons=False, basis=people)],
+                [
+                    Cell(n, persons=False, basis=persons),
+                    Cell(minutes, persons=False, basis=persons),
+                ],
             )
         )
     total_n = sum(n for n, _m, _p in by_mode.values())
     total_m = sum(m for _n, m, _p in by_mode.values())
-    total_people = _distinct_clients(
-        select(Case.client_id).join(Consultation, Consultation.case_id == Case.id).where(*in_period)
-    )
-    return Table(
+    consultations = Table(
         "consultations",
         _("Beratungsgespräche nach Form"),
         _("Form"),
@@ -521,64 +634,37 @@ def _consultations(in_scope, period: Period) -> Table:
         ],
         unit=_("Gespräche"),
     )
-
-
-def _distinct_clients(client_ids) -> int:
-    """Return how many distinct clients the select of client ids ``client_ids`` names."""
-    return int(
-        db.session.scalar(select(func.count()).select_from(client_ids.distinct().subquery()))
-    )
-
-
-def _interpreters(in_scope, period: Period) -> Table:
-    conditions = (
-        in_scope,
-        Consultation.held_on.between(period.start, period.end),
-        Consultation.interpreter_used.is_(True),
-    )
-    result = db.session.execute(
-        select(
-            Consultation.interpreter_language,
-            func.count(Consultation.id),
-            func.count(func.distinct(Case.client_id)),
-        )
-        .join(Case, Consultation.case_id == Case.id)
-        .where(*conditions)
-        .group_by(Consultation.interpreter_language)
-        .order_by(Consultation.interpreter_language)  # by name: an order by size tells more
-    ).all()
-    # A language is a strong hint at a person's origin: cells rest on the people behind them.
-    rows = [
+    # By language code, "ohne Angabe" last (by name: an order by size tells more). A language
+    # is a strong hint at a person's origin: cells rest on the people behind them.
+    languages = sorted(by_language, key=lambda code: (code is None, code or ""))
+    language_rows = [
         (
             labels.language_name(code) if code else _("ohne Angabe"),
-            [Cell(int(n), persons=False, basis=int(people))],
+            [Cell(by_language[code][0], persons=False, basis=by_language[code][1])],
         )
-        for code, n, people in result
+        for code in languages
     ]
-    total = sum(int(n) for _c, n, _p in result)
-    people = _distinct_clients(
-        select(Case.client_id)
-        .join(Consultation, Consultation.case_id == Case.id)
-        .where(*conditions)
-    )
-    return Table(
+    total = sum(n for n, _p in by_language.values())
+    interpreters = Table(
         "interpreters",
         _("Gespräche mit Sprachmittlung nach Sprache"),
         _("Sprache"),
         [_("Gespräche")],
-        rows,
-        column_totals=[Cell(total, persons=False, basis=people)] if rows else [],
+        language_rows,
+        column_totals=[Cell(total, persons=False, basis=interpreted_people)]
+        if language_rows
+        else [],
         unit=_("Gespräche"),
         note=_("Ausgeblendet, wenn weniger als die Mindestzahl Personen dahinterstehen."),
     )
+    return [consultations, interpreters]
 
 
-def _clients_subquery(in_scope, period: Period):
-    return select(Case.client_id).where(in_scope, _active_in(period)).distinct().subquery()
-
-
-def _clients(in_scope, period: Period) -> list[Table]:
-    people = _clients_subquery(in_scope, period)
+def _clients(conn: Connection, in_scope, period: Period) -> list[Table]:
+    """The three client tables (age group × gender, country group, residence status) from one
+    statement: the people with a case open in the period, grouped by all four keys (rows
+    bounded by the number of key values), summed per table here."""
+    people = select(Case.client_id).where(in_scope, _active_in(period)).distinct().subquery()
     year = period.end.year
     age = literal(year) - Client.birth_year
     whens = []
@@ -588,27 +674,6 @@ def _clients(in_scope, period: Period) -> list[Table]:
             (and_(Client.birth_year.is_not(None), Client.birth_year <= year, condition), key)
         )
     age_key = sql_case(*whens, else_=rules.AGE_UNKNOWN[0])
-    base = select().select_from(Client).join(people, people.c.client_id == Client.id)
-
-    ages = db.session.execute(
-        base.add_columns(age_key, Client.gender, func.count(Client.id)).group_by(
-            age_key, Client.gender
-        )
-    ).all()
-    age_keys = [key for key, *_rest in rules.AGE_GROUPS] + [rules.AGE_UNKNOWN[0]]
-    age_labels = [str(label) for _k, label, *_r in rules.AGE_GROUPS] + [str(rules.AGE_UNKNOWN[1])]
-    genders = list(Gender)
-    gender_names = labels.GENDER
-    age_table = rules.count_table(
-        "clients_by_age_gender",
-        _("Klient:innen nach Altersgruppe und Geschlecht"),
-        _("Altersgruppe"),
-        [_label(gender_names, g) for g in genders],
-        list(zip(age_labels, _grid(ages, age_keys, genders), strict=True)),
-        unit=_("Personen"),
-        note=_("Personen mit einem im Zeitraum offenen Fall; Alter im Jahr des Periodenendes."),
-    )
-
     whens = [(Client.country_of_origin == code, code) for code in rules.OWN_GROUP_COUNTRIES]
     whens += [
         (Client.country_of_origin.in_(sorted(rules.EU_COUNTRIES)), "eu"),
@@ -619,24 +684,43 @@ def _clients(in_scope, period: Period) -> list[Table]:
         ),
     ]
     country_key = sql_case(*whens, else_="third")
-    countries = dict(
-        db.session.execute(
-            base.add_columns(country_key, func.count(Client.id)).group_by(country_key)
-        ).all()
+    ages: dict = {}
+    countries: dict = {}
+    statuses: dict = {}
+    for age_group, gender, country, status, n in conn.execute(
+        select(age_key, Client.gender, country_key, Client.residence_status, func.count())
+        .select_from(Client)
+        .join(people, people.c.client_id == Client.id)
+        .group_by(age_key, Client.gender, country_key, Client.residence_status)
+    ):
+        ages[age_group, gender] = ages.get((age_group, gender), 0) + int(n)
+        countries[country] = countries.get(country, 0) + int(n)
+        statuses[status] = statuses.get(status, 0) + int(n)
+
+    age_keys = [key for key, *_rest in rules.AGE_GROUPS] + [rules.AGE_UNKNOWN[0]]
+    age_labels = [str(label) for _k, label, *_r in rules.AGE_GROUPS] + [str(rules.AGE_UNKNOWN[1])]
+    genders = list(Gender)
+    gender_names = labels.GENDER
+    age_table = rules.count_table(
+        "clients_by_age_gender",
+        _("Klient:innen nach Altersgruppe und Geschlecht"),
+        _("Altersgruppe"),
+        [_label(gender_names, g) for g in genders],
+        list(
+            zip(
+                age_labels,
+                _grid(((a, g, n) for (a, g), n in ages.items()), age_keys, genders),
+                strict=True,
+            )
+        ),
+        unit=_("Personen"),
+        note=_("Personen mit einem im Zeitraum offenen Fall; Alter im Jahr des Periodenendes."),
     )
     country_table = _one_column_table(
         "clients_by_country",
         _("Klient:innen nach Herkunftsland (Gruppen)"),
         _("Herkunft"),
         [(str(label), countries.get(key, 0)) for key, label in rules.COUNTRY_GROUPS],
-    )
-
-    statuses = dict(
-        db.session.execute(
-            base.add_columns(Client.residence_status, func.count(Client.id)).group_by(
-                Client.residence_status
-            )
-        ).all()
     )
     status_names = labels.RESIDENCE_STATUS
     status_table = _one_column_table(
@@ -665,11 +749,11 @@ def _one_column_table(key: str, title: str, header: str, rows: list[tuple[str, i
 # -- Headline figures --------------------------------------------------------------------------
 
 
-def _fte_by_day(scope: Scope, days: list[dt.date]) -> list[Decimal]:
+def _fte_by_day(conn: Connection, scope: Scope, days: list[dt.date]) -> list[Decimal]:
     """Summed FTE of the active case managers in ``scope`` on each of ``days`` (the FTE valid on
     that day, ``kimdb.caseload.rules.fte_on``). Reads the FTE periods: rows per user, not case."""
     periods: dict[int, list[tuple[dt.date, Decimal]]] = {}
-    for user_id, valid_from, fte in db.session.execute(
+    for user_id, valid_from, fte in conn.execute(
         select(FtePeriod.user_id, FtePeriod.valid_from, FtePeriod.fte)
         .where(FtePeriod.user_id.in_(_case_managers_in_scope(scope)))
         .order_by(FtePeriod.user_id, FtePeriod.valid_from)
@@ -678,16 +762,12 @@ def _fte_by_day(scope: Scope, days: list[dt.date]) -> list[Decimal]:
     return [sum((fte_on(p, day) for p in periods.values()), Decimal(0)) for day in days]
 
 
-def _caseload_figures(scope: Scope, in_scope, period: Period) -> list[Figure]:
-    days = rules.month_ends_within(period)
-    columns = [_count_if(_open_at(day)) for day in days]
-    row = db.session.execute(
-        select(
-            *columns, _count_if(and_(_open_at(period.end), Case.kind == CaseKind.CASE_MANAGEMENT))
-        ).where(in_scope, Case.opened_on <= period.end)
-    ).one()
-    open_counts, open_cm = [int(n) for n in row[:-1]], int(row[-1])
-    ftes = _fte_by_day(scope, days)
+def _caseload_figures(
+    conn: Connection, scope: Scope, counts: _CaseCounts, days: list[dt.date]
+) -> list[Figure]:
+    open_counts = counts.open_on_days
+    open_cm = counts.by_kind.get(CaseKind.CASE_MANAGEMENT, [0, 0, 0, 0])[3]
+    ftes = _fte_by_day(conn, scope, days)
     guideline = _("Empfehlung %(low)d–%(high)d je VZÄ", low=LOWER_PER_FTE, high=UPPER_PER_FTE)
     at_end = open_counts[-1] / float(ftes[-1]) if ftes[-1] else None
     ratios = [n / float(f) for n, f in zip(open_counts, ftes, strict=True) if f]
@@ -731,35 +811,38 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _median_lag(in_scope, period: Period) -> Figure:
+def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Figure:
     """Median days between holding and entering the consultations held in ``period`` (R6, the
-    rule of ``kimdb.cases.rules.median_lag_days``: Berlin calendar days, never negative).
-    PostgreSQL: ``percentile_cont(0.5)`` in SQL; SQLite: counts grouped by day held and hour
-    entered (a DST change falls on a full hour), the median taken from the counts."""
+    rule of ``kimdb.cases.rules.median_lag_days``: Berlin calendar days, never negative),
+    taken from counts per lag (rows bounded by the number of days). PostgreSQL: the lag in SQL
+    (``timezone``), grouped by lag; SQLite: counts grouped by day held and hour entered (a DST
+    change falls on a full hour), the lag computed here. The state needs no case: the
+    consultations alone are read (an index-only scan with the report index on ``held_on``)."""
     held = Consultation.held_on.between(period.start, period.end)
-    if db.engine.dialect.name == "postgresql":
+
+    def in_scope_held(query):
+        if scope.kind is ScopeKind.STATE:
+            return query.where(held)
+        return query.join(Case, Consultation.case_id == Case.id).where(in_scope, held)
+
+    lags: dict[int, int] = {}
+    if conn.dialect.name == "postgresql":
         local_day = cast(func.timezone(str(LOCAL_ZONE), Consultation.entered_at), Date)
         lag = func.greatest(local_day - Consultation.held_on, 0)
-        median, count = db.session.execute(
-            select(func.percentile_cont(0.5).within_group(lag), func.count(Consultation.id))
-            .join(Case, Consultation.case_id == Case.id)
-            .where(in_scope, held)
-        ).one()
-        median = None if median is None else float(median)
+        for lag_days, n in conn.execute(in_scope_held(select(lag, func.count())).group_by(lag)):
+            lags[int(lag_days)] = int(n)
     else:
         hour = func.strftime("%Y-%m-%d %H:00:00", Consultation.entered_at)
-        lags: dict[int, int] = {}
-        for held_on, entered, n in db.session.execute(
-            select(Consultation.held_on, hour, func.count(Consultation.id))
-            .join(Case, Consultation.case_id == Case.id)
-            .where(in_scope, held)
-            .group_by(Consultation.held_on, hour)
+        for held_on, entered, n in conn.execute(
+            in_scope_held(select(Consultation.held_on, hour, func.count())).group_by(
+                Consultation.held_on, hour
+            )
         ):
             day = local_date(dt.datetime.fromisoformat(entered))
             lag_days = max(0, (day - held_on).days)
             lags[lag_days] = lags.get(lag_days, 0) + int(n)
-        count = sum(lags.values())
-        median = _median_of_counts(lags, count)
+    count = sum(lags.values())
+    median = _median_of_counts(lags, count)
     return Figure(
         "median_entry_lag",
         _("Median der Erfassungsverzögerung"),
@@ -792,11 +875,11 @@ def _median_of_counts(counts: dict[int, int], total: int) -> float | None:
 assert median_lag_days([0, 1, 5, 7]) == _median_of_counts({0: 1, 1: 1, 5: 1, 7: 1}, 4)
 
 
-def _withdrawn(in_scope, period: Period) -> Figure:
+def _withdrawn(conn: Connection, in_scope, period: Period) -> Figure:
     """Consents withdrawn in ``period`` by clients with a case in scope (count only, R2)."""
     start = _cutoff(period.start - dt.timedelta(days=1))
     clients = select(Case.client_id).where(in_scope)
-    count = db.session.scalar(
+    count = conn.scalar(
         select(func.count(Consent.id))
         .join(Client, Client.consent_id == Consent.id)
         .where(

@@ -1,0 +1,158 @@
+"""Where the report reads from, and the grouped SQL shared by its tables (issue 8).
+
+The report's statements run on one connection: the ``reports`` bind
+(``KIMDB_REPORTS_DATABASE_URL``, a read-only PostgreSQL replica) when it is configured, else
+the session's own connection on the main database. ``people_breakdown`` turns a select of
+records (needs, referrals) into record counts and the people behind every cell, row, column
+and the whole in one statement: the records are grouped per person, row and column first,
+and the people are counted by grouping those groups again (hash aggregates, no
+``count(DISTINCT)``, which sorts all its rows on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
+
+from kimdb.extensions import db
+
+REPORTS_BIND = "reports"
+"""Bind key of the read-only report database (``config.Config``, ``SQLALCHEMY_BINDS``)."""
+
+# PostgreSQL settings for the report's transaction (SET LOCAL: they end with it). A report is
+# a few large aggregates, each run once: JIT compilation costs more than it saves (0.3-0.8 s a
+# statement at 400,000 cases), and the default 4 MB work_mem spills its hash aggregates and
+# sorts to disk. Measured with bench/reports.py (issue 8).
+POSTGRESQL_SETTINGS = {"jit": "off", "work_mem": "64MB"}
+
+
+@contextmanager
+def report_connection() -> Iterator[Connection]:
+    """Yield the connection the report reads from.
+
+    With a ``reports`` bind configured (``KIMDB_REPORTS_DATABASE_URL``): a new connection on
+    that engine, in one read-only transaction; on PostgreSQL at REPEATABLE READ, so all
+    statements of one report see the same snapshot of the replica. The transaction is rolled
+    back (nothing is written). Without the bind: the connection of ``db.session`` on the main
+    database, in the session's transaction. On PostgreSQL ``POSTGRESQL_SETTINGS`` hold for the
+    rest of that transaction.
+    """
+    engine = db.engines.get(REPORTS_BIND)
+    if engine is None:
+        conn = db.session.connection()
+        _tune(conn)
+        yield conn
+        return
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        try:
+            _tune(conn)
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def _tune(conn: Connection) -> None:
+    """Apply ``POSTGRESQL_SETTINGS`` to the current transaction of ``conn`` (PostgreSQL)."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(
+        select(*(func.set_config(name, value, True) for name, value in POSTGRESQL_SETTINGS.items()))
+    )
+
+
+@dataclass
+class Breakdown:
+    """Counts of records by row and column key, and the distinct people behind them.
+
+    ``cells`` maps (row key, column key) to (records, people); ``row_people`` and
+    ``column_people`` the people per row and column key; ``people`` everyone; ``records`` all
+    records; ``flagged`` the records for which the ``flag`` of ``people_breakdown`` held.
+    """
+
+    cells: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    row_people: dict = field(default_factory=dict)
+    column_people: dict = field(default_factory=dict)
+    people: int = 0
+    records: int = 0
+    flagged: int = 0
+
+
+def people_breakdown(
+    conn: Connection,
+    base: Select,
+    person: ColumnElement,
+    row_key: ColumnElement,
+    column_key: ColumnElement,
+    flag: ColumnElement[bool] | None = None,
+) -> Breakdown:
+    """Count the records of ``base`` (a select of records, joined and filtered) by
+    ``row_key`` × ``column_key`` and the distinct ``person`` values behind each cell, row,
+    column and the whole, with one statement on ``conn``.
+
+    The records are grouped by person, row and column first (a CTE); the people of a cell
+    are its groups, those of a row, a column or the whole are counted by grouping the groups
+    again by person and row (column; person). ``flag`` (optional): a condition on the
+    record, counted over all records (``Breakdown.flagged``). Rows returned: bounded by the
+    number of key values, not of records.
+    """
+    per_person = (
+        base.with_only_columns(
+            person.label("person"),
+            row_key.label("row_key"),
+            column_key.label("column_key"),
+            func.count().label("records"),
+            (literal(0) if flag is None else func.count().filter(flag)).label("flagged"),
+        )
+        .group_by(person, row_key, column_key)
+        .cte("per_person")
+    )
+    p = per_person.c
+    # Distinct people per row, per column and in all without count(DISTINCT): group the
+    # per-person groups again by person and key, and count those groups (hash aggregates).
+    by_row = select(p.person, p.row_key).group_by(p.person, p.row_key).subquery()
+    by_column = select(p.person, p.column_key).group_by(p.person, p.column_key).subquery()
+    everyone = select(p.person).group_by(p.person).subquery()
+    parts = union_all(
+        select(
+            literal("cell"),
+            p.row_key,
+            p.column_key,
+            func.sum(p.records),
+            func.count(),
+            func.sum(p.flagged),
+        ).group_by(p.row_key, p.column_key),
+        select(literal("row"), by_row.c.row_key, null(), 0, func.count(), 0).group_by(
+            by_row.c.row_key
+        ),
+        select(literal("column"), null(), by_column.c.column_key, 0, func.count(), 0).group_by(
+            by_column.c.column_key
+        ),
+        select(literal("all"), null(), null(), 0, func.count(), 0).select_from(everyone),
+    )
+    result = Breakdown()
+    for part, row, column, records, people, flagged in conn.execute(parts):
+        if part == "cell":
+            result.cells[row, column] = (int(records), int(people))
+            result.records += int(records)
+            result.flagged += int(flagged)
+        elif part == "row":
+            result.row_people[row] = int(people)
+        elif part == "column":
+            result.column_people[column] = int(people)
+        else:
+            result.people = int(people)
+    return result
