@@ -141,12 +141,25 @@ class Case(db.Model):
             sqlite_where=text("stage <> 'closed'"),
             postgresql_where=text("stage <> 'closed'"),
         ),
+        # The cases of an organisation; the statistics report reads only this index (issue 8).
+        Index(
+            "ix_cases_organisation_report",
+            "organisation_id",
+            postgresql_include=[
+                "id",
+                "client_id",
+                "kind",
+                "opened_on",
+                "closed_on",
+                "closure_reason",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind, "case_kind"))
     stage: Mapped[Stage] = mapped_column(enum_column(Stage, "stage"))
     opened_on: Mapped[dt.date] = mapped_column(Date)
@@ -241,9 +254,19 @@ class StageChange(db.Model):
     """One stage transition of a case, with who made it and when (R4)."""
 
     __tablename__ = "stage_changes"
+    # A case's stage history in order; the report reads the last stage of a case from the
+    # index alone (issue 8).
+    __table_args__ = (
+        Index(
+            "ix_stage_changes_case_last",
+            "case_id",
+            "id",
+            postgresql_include=["to_stage", "changed_at"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     from_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage, "from_stage"))
     to_stage: Mapped[Stage] = mapped_column(enum_column(Stage, "to_stage"))
     reason: Mapped[str | None] = mapped_column(EncryptedText)  # why reopened; closure text
