@@ -124,6 +124,9 @@ class Config:
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL") or _env(
             "RATELIMIT_STORAGE_URI", "memory://"
         )
+        # Redis down: count in each worker's memory instead of failing every login (a login
+        # page answering 500 locks everyone out) or not counting at all.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_LOGIN_ACCOUNT = _env("RATELIMIT_LOGIN_ACCOUNT", "20 per hour")

@@ -391,6 +391,26 @@ def test_wrong_codes_for_one_account_from_many_addresses_hit_the_rate_limit(limi
     assert statuses == [422] * 4 + [429]
 
 
+def test_logins_are_still_counted_when_redis_is_down(app, db):
+    """KIMDB_RATELIMIT_STORAGE_URL names a Redis that does not answer: the login page keeps
+    working and the limit is counted in the worker's memory (no 500 for everyone)."""
+    from kimdb import create_app
+    from kimdb.extensions import limiter
+
+    down = create_app(
+        "testing",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_LOGIN="3 per minute",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",  # nothing listens on port 1
+    )
+    try:
+        http = down.test_client()
+        statuses = [password_step(http, "nobody", "wrong").status_code for _ in range(4)]
+    finally:
+        limiter.enabled = False  # no reset: it would ask the Redis that is not there
+    assert statuses == [422, 422, 422, 429]
+
+
 # -- demo ---------------------------------------------------------------------------------------
 def _demo_user(db, username: str) -> User:
     """A supervisor ``username`` with the published demo secret of that name (if any)."""
