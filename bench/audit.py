@@ -55,7 +55,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from environment import configure_environment  # noqa: E402 - also puts kimdb on the path
+from environment import configure_environment, encryption_key  # noqa: E402 - also puts kimdb on the path
 
 BENCH_USERS = 100
 CLIENTS = 400_000  # a statewide installation (DESIGN.md §6)
@@ -101,21 +101,6 @@ def parse_args() -> argparse.Namespace:
     if args.rows and not args.database_url:
         parser.error("--rows fills with PostgreSQL COPY: give --database-url")
     return args
-
-
-def encryption_key(path: Path | None) -> str | None:
-    """Return the key stored in ``path``, or a new one written there (mode 600); None without a
-    path (a random key: a re-run on the same database then cannot read the bench users)."""
-    if path is None:
-        return None
-    if path.exists():
-        return path.read_text().strip()
-    from kimdb.crypto import generate_key
-
-    key = generate_key()
-    path.write_text(key + "\n")
-    path.chmod(0o600)
-    return key
 
 
 def ms(seconds: float) -> str:

@@ -36,3 +36,18 @@ def configure_environment(
         KIMDB_DATABASE_URL=database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
         KIMDB_STORAGE_DIR=str(tmp / "storage"),
     )
+
+
+def encryption_key(path: Path | None) -> str | None:
+    """Return the encryption key stored in ``path``, or a new one written there (mode 600);
+    None without a path (a random key: a re-run on the same database cannot decrypt it)."""
+    if path is None:
+        return None
+    if path.exists():
+        return path.read_text().strip()
+    from kimdb.crypto import generate_key
+
+    key = generate_key()
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key

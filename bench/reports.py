@@ -1,25 +1,25 @@
 """Benchmark of the statistics report (issue 7 contract "computed in SQL aggregates; a benchmark
 prints its time"; issue 8 "the statistics report under 1 s"): prints figures.
 
-Generates N cases (default 20,000; ``--cases 400000`` for the statewide scale of issue 8: about
-1,000 case managers, 53 counties, 5 years, ~10 consultations a case, so ~4 M consultations) with
-their clients, consents, stage changes, needs, referrals and consultations by bulk inserts
-(SQLAlchemy Core, prepared rows; the consultations by COPY on PostgreSQL, in the order entered),
-then times ``kimdb.reports.service.build_report`` for the state and for one municipality over
-one year: median of ``--runs`` runs, in seconds, the number of SQL statements one report issues
-(counted with an engine event listener) and, on a local PostgreSQL, the CPU seconds of the
-server backend. ``--statements`` prints each statement's time (last run), ``--explain S``
-the EXPLAIN ANALYZE of those slower than S seconds, ``--serial`` turns parallel workers off (the
-CPU figure is then all the work: a measure that holds on a shared machine).
+Fills the database with ``flask kimdb seed`` (``kimdb/seed``: ``--scale county`` by default,
+about 38,000 cases; ``--scale state`` is issue 8's statewide installation of 400,000 cases and
+about 4 M consultations; ``--cases N`` overrides the scale's total), then times
+``kimdb.reports.service.build_report`` for the state and for the municipality with the most
+cases over the last full year: median of ``--runs`` runs, in seconds, the number of SQL
+statements one report issues (counted with an engine event listener) and, on a local
+PostgreSQL, the CPU seconds of the server backend. ``--statements`` prints each statement's
+time (last run), ``--explain S`` the EXPLAIN ANALYZE of those slower than S seconds,
+``--serial`` turns parallel workers off (the CPU figure is then all the work: a measure that
+holds on a shared machine).
 
 Usage (from the repository root):
     .venv/bin/python bench/reports.py                    # temporary SQLite database
-    .venv/bin/python bench/reports.py --cases 400000 --key-file /tmp/bench.key \\
+    .venv/bin/python bench/reports.py --scale state --key-file /tmp/bench.key \\
         --database-url postgresql+psycopg://postgres@127.0.0.1/kimdb_bench
     .venv/bin/python bench/reports.py --reuse --key-file /tmp/bench.key --statements \\
         --database-url postgresql+psycopg://postgres@127.0.0.1/kimdb_bench
 
-Without ``--reuse`` the database must exist and be empty; the schema is built by the
+Without ``--reuse`` the database must exist and hold no clients; the schema is built by the
 migrations and the data stay there, to be timed again with ``--reuse`` (the key file keeps the
 encryption key; the report itself never decrypts). Not a test: nothing is asserted.
 """
@@ -29,32 +29,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from environment import configure_environment  # noqa: E402 - also puts kimdb on the path
-
-CHUNK = 5000
-DURATIONS = (30, 45, 60)
-LAGS = (0, 0, 0, 1, 3)  # days between holding and entering a consultation
-CONSULTATION_COLUMNS = (
-    "case_id",
-    "held_on",
-    "duration_minutes",
-    "mode",
-    "interpreter_used",
-    "interpreter_language",
-    "entered_by_id",
-    "entered_at",
-)
+from environment import configure_environment, encryption_key  # noqa: E402 - also puts kimdb on the path
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=20000, help="cases to generate (20000)")
+    parser.add_argument(
+        "--scale", choices=("tiny", "county", "state"), default="county", help="kimdb seed scale"
+    )
+    parser.add_argument("--cases", type=int, help="total cases instead of the scale's")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated data (1)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite)")
     parser.add_argument(
         "--reuse",
@@ -86,278 +75,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def encryption_key(path: Path | None) -> str | None:
-    """The key stored in ``path``, or a new one written there (None: no file, a random key)."""
-    if path is None:
-        return None
-    if path.exists():
-        return path.read_text().strip()
-    from kimdb.crypto import generate_key
-
-    key = generate_key()
-    path.write_text(key + "\n")
-    path.chmod(0o600)
-    return key
-
-
-def insert(conn, table, rows: list[dict]) -> None:
-    """Insert ``rows`` into ``table`` in chunks (executemany)."""
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(table.insert(), rows[start : start + CHUNK])
-
-
-def insert_consultations(conn, table, rows: list[tuple]) -> None:
-    """Insert consultation ``rows`` (tuples in ``CONSULTATION_COLUMNS`` order): PostgreSQL by
-    COPY (4 M rows in about a minute instead of ten), SQLite by executemany."""
-    if conn.dialect.name != "postgresql":
-        insert(conn, table, [dict(zip(CONSULTATION_COLUMNS, row, strict=True)) for row in rows])
-        return
-    cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(
-        f"COPY consultations ({', '.join(CONSULTATION_COLUMNS)}) FROM STDIN"  # noqa: S608
-    ) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def generate(db, n_cases: int, seed: int = 7) -> int:
-    """Insert ``n_cases`` cases with everything the report reads; return the municipality id
-    of the first county. Encrypted text columns get the same short text (encrypted per row by
-    the column type; the report never decrypts)."""
-    from kimdb.auth.models import FtePeriod, User
-    from kimdb.cases.models import (
-        Case,
-        Consultation,
-        ConsultationMode,
-        LegalDomain,
-        LifeArea,
-        Need,
-        Referral,
-        ReferralStatus,
-        StageChange,
-    )
-    from kimdb.cases.rules import CaseKind, ClosureReason, Stage
-    from kimdb.clients.models import Client, Gender, ResidenceStatus
-    from kimdb.consent.models import Consent
-    from kimdb.orgs.models import Municipality, Organisation, Partner
-
-    rnd = random.Random(seed)  # noqa: S311 - generated test data, not secrets
-    moment = dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC)
-    n_municipalities = 53 if n_cases >= 100000 else 10
-    n_users = max(10, n_cases // 400)  # ~1,000 case managers statewide (issue 8)
-    orgs_per = 3
-    municipalities = [
-        {"id": i + 1, "name": f"Kreis {i + 1}", "kind": "county"} for i in range(n_municipalities)
-    ]
-    organisations = [
-        {
-            "id": m * orgs_per + k + 1,
-            "name": f"Träger {k}",
-            "kind": "integration_centre",
-            "municipality_id": m + 1,
-        }
-        for m in range(n_municipalities)
-        for k in range(orgs_per)
-    ]
-    n_orgs = len(organisations)
-    users = [
-        {
-            "id": u + 1,
-            "username": f"cm{u}",
-            "display_name": f"CM {u}",
-            "password_hash": "x",
-            "role": "case_manager",
-            "organisation_id": u % n_orgs + 1,
-            "active": True,
-            "session_token": "",
-        }
-        for u in range(n_users)
-    ]
-    fte = [
-        {"user_id": u + 1, "fte": rnd.choice([0.5, 0.75, 1.0]), "valid_from": dt.date(2020, 1, 1)}
-        for u in range(n_users)
-    ]
-    partners = [
-        {
-            "id": o + 1,
-            "organisation_id": o + 1,
-            "name": "Jobcenter",
-            "kind": "authority",
-            "legal_domain": "sgb_ii",
-        }
-        for o in range(n_orgs)
-    ]
-    modes = [m.value for m in ConsultationMode]  # plain strings for COPY
-    countries = ["SY", "UA", "TR", "IQ", "AF", "IR", "RO", "PL", "ER", "RU"]
-    consents, clients, cases, changes, needs, referrals, consultations = [], [], [], [], [], [], []
-    for i in range(n_cases):
-        cid = i + 1
-        owner = rnd.randrange(n_users) + 1
-        org = (owner - 1) % n_orgs + 1
-        opened = dt.date(2021, 1, 1) + dt.timedelta(days=rnd.randrange(5 * 365))
-        closed = None
-        if rnd.random() < 0.85:
-            closed = opened + dt.timedelta(days=rnd.randrange(1, 400))
-            if closed > dt.date(2025, 12, 31):
-                closed = None
-        kind = CaseKind.CASE_MANAGEMENT if rnd.random() < 0.35 else CaseKind.SHORT_COUNSELLING
-        consents.append(
-            {
-                "id": cid,
-                "form_version": "2026-01",
-                "form_language": "de",
-                "signed_on": opened,
-                "processing_agreed": True,
-                "scan_key": None,
-                "scan_media_type": "application/pdf",
-                "scan_size": 1,
-                "recorded_by_id": owner,
-                "recorded_at": moment,
-                "withdrawn_at": moment if rnd.random() < 0.01 else None,
-            }
-        )
-        clients.append(
-            {
-                "id": cid,
-                "consent_id": cid,
-                "organisation_id": org,
-                "gender": rnd.choice(list(Gender)),
-                "country_of_origin": rnd.choice(countries),
-                "languages": "ar",
-                "residence_status": rnd.choice(list(ResidenceStatus)),
-                "birth_year": rnd.randint(1940, 2012),
-                "registered_by_id": owner,
-                "registered_at": moment,
-            }
-        )
-        cases.append(
-            {
-                "id": cid,
-                "client_id": cid,
-                "owner_id": owner,
-                "organisation_id": org,
-                "kind": kind,
-                "stage": Stage.CLOSED if closed else Stage.INTAKE,
-                "opened_on": opened,
-                "closed_on": closed,
-                "closure_reason": rnd.choice(list(ClosureReason)) if closed else None,
-                "last_activity_on": closed or opened,
-                "version_id": 1,
-            }
-        )
-        opened_at = dt.datetime.combine(opened, dt.time(9), dt.UTC)
-        changes.append(
-            {
-                "case_id": cid,
-                "from_stage": None,
-                "to_stage": Stage.INTAKE,
-                "changed_by_id": owner,
-                "changed_at": opened_at,
-            }
-        )
-        if closed:
-            changes.append(
-                {
-                    "case_id": cid,
-                    "from_stage": Stage.INTAKE,
-                    "to_stage": Stage.CLOSED,
-                    "changed_by_id": owner,
-                    "changed_at": dt.datetime.combine(closed, dt.time(9), dt.UTC),
-                }
-            )
-        for _ in range(rnd.randint(1, 2)):
-            needs.append(
-                {
-                    "case_id": cid,
-                    "life_area": rnd.choice(list(LifeArea)),
-                    "legal_domain": rnd.choice([*LegalDomain, None]),
-                    "description": "x",
-                    "in_focus": False,
-                    "recorded_by_id": owner,
-                    "recorded_at": opened_at,
-                }
-            )
-        if rnd.random() < 0.5:
-            referrals.append(
-                {
-                    "case_id": cid,
-                    "partner_id": org,
-                    "referred_on": opened,
-                    "purpose": "x",
-                    "status": rnd.choice(list(ReferralStatus)),
-                    "passes_data": False,
-                    "verweisberatung": True,
-                    "recorded_by_id": owner,
-                    "recorded_at": opened_at,
-                    "updated_at": opened_at,
-                }
-            )
-        # ~10 consultations per case on average (issue 8: 4 M for 400,000 cases): CM cases
-        # 5-35 (mean 20), short counselling 2-7 (mean 4.5), spread over the time the case is open.
-        last_day = closed or dt.date(2025, 12, 31)
-        if kind is CaseKind.CASE_MANAGEMENT:
-            n_consultations = rnd.randint(5, 35)
-        else:
-            n_consultations = rnd.randint(2, 7)
-        span = max(1, (last_day - opened).days + 1)
-        for _ in range(n_consultations):
-            held = opened + dt.timedelta(days=rnd.randrange(span))
-            consultations.append(
-                (
-                    cid,
-                    held,
-                    rnd.choice(DURATIONS),
-                    rnd.choice(modes),
-                    rnd.random() < 0.3,
-                    "ar" if rnd.random() < 0.3 else None,
-                    owner,
-                    dt.datetime.combine(
-                        held + dt.timedelta(days=rnd.choice(LAGS)), dt.time(10), dt.UTC
-                    ),
-                )
-            )
-    with db.engine.begin() as conn:
-        for table, rows in (
-            (Municipality.__table__, municipalities),
-            (Organisation.__table__, organisations),
-            (User.__table__, users),
-            (FtePeriod.__table__, fte),
-            (Partner.__table__, partners),
-            (Consent.__table__, consents),
-            (Client.__table__, clients),
-            (Case.__table__, cases),
-            (StageChange.__table__, changes),
-            (Need.__table__, needs),
-            (Referral.__table__, referrals),
-        ):
-            insert(conn, table, rows)
-        # In the order they are entered, as in production: the table's physical order then
-        # follows the days held (and not the cases), which the report's scans feel.
-        consultations.sort(key=lambda row: row[-1])
-        insert_consultations(conn, Consultation.__table__, consultations)
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            from sqlalchemy import text
-
-            for name in (
-                "municipalities",
-                "organisations",
-                "users",
-                "consents",
-                "clients",
-                "cases",
-                "partners",
-            ):
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
-                        f"(SELECT max(id) FROM {name}))"
-                    )
-                )
-            conn.execute(text("ANALYZE"))
-    return 1
-
-
 def main() -> None:
     args = parse_args()
     if args.reuse and not args.database_url:
@@ -373,19 +90,15 @@ def main() -> None:
     from kimdb.reports.queries import report_connection
     from kimdb.reports.rules import parse_period
     from kimdb.reports.service import build_report
+    from kimdb.seed.service import seed
 
     app = create_app("development")
     with app.app_context():
-        if args.reuse:
-            municipality = 1
-        else:
+        if not args.reuse:
             upgrade()
-            start = time.perf_counter()
-            municipality = generate(db, args.cases)
-            print(
-                f"{db.engine.dialect.name}: generated {args.cases} cases in "
-                f"{time.perf_counter() - start:.1f} s"
-            )
+            summary = seed(args.scale, args.seed, args.cases)
+            print("\n".join(summary.lines()))
+        municipality, name = busiest_municipality(db)
         print(db.engine.dialect.name, db.engine.url.render_as_string(hide_password=True))
         postgresql = db.engine.dialect.name == "postgresql"
         if postgresql and args.serial:
@@ -409,10 +122,11 @@ def main() -> None:
                 (caller(), statement, parameters, time.perf_counter() - started.pop())
             )
 
-        period = parse_period("year", 2025)
+        year = dt.date.today().year - 1
+        period = parse_period("year", year)
         for scope in (
             Scope(ScopeKind.STATE, None, "NRW"),
-            Scope(ScopeKind.MUNICIPALITY, municipality, "Kreis 1"),
+            Scope(ScopeKind.MUNICIPALITY, municipality, name),
         ):
             timings, cpu = [], []
             for _ in range(args.runs):
@@ -427,7 +141,8 @@ def main() -> None:
                 db.session.rollback()
             opened = report.table("cases_by_kind").row_totals[1].value
             print(
-                f"  {scope.kind.value:13} year 2025: median {statistics.median(timings):.3f} s "
+                f"  {scope.kind.value:13} {scope.label} {year}: "
+                f"median {statistics.median(timings):.3f} s "
                 f"(runs {', '.join(f'{t:.3f}' for t in timings)}), {len(statements)} statements, "
                 f"{len(report.tables)} tables; new cases {opened}"
             )
@@ -450,6 +165,23 @@ def main() -> None:
                     cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)
                     print("\n".join(row[0] for row in cursor.fetchall()))
                 db.session.rollback()
+
+
+def busiest_municipality(db) -> tuple[int, str]:
+    """Return the id and name of the municipality whose organisations hold the most cases."""
+    from sqlalchemy import func, select
+
+    from kimdb.cases.models import Case
+    from kimdb.orgs.models import Municipality, Organisation
+
+    return db.session.execute(
+        select(Municipality.id, Municipality.name)
+        .join(Organisation, Organisation.municipality_id == Municipality.id)
+        .join(Case, Case.organisation_id == Organisation.id)
+        .group_by(Municipality.id, Municipality.name)
+        .order_by(func.count().desc(), Municipality.id)
+        .limit(1)
+    ).one()
 
 
 def server_cpu(db):
