@@ -119,6 +119,13 @@ class Config:
         # A session unused this long ends (issue 6 item 7); the absolute limit stays.
         self.SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
 
+        # The audit entry of a read (one per page showing client data) is committed without
+        # waiting for the disk on PostgreSQL unless this is true: a crash of the database
+        # server can lose the read entries of its last fraction of a second (the newest ones,
+        # so the chain stays intact); entries of writes always commit with the write
+        # (kimdb.audit.service.append_read, issue 8: about 10 ms less per page).
+        self.AUDIT_SYNCHRONOUS_READS = _env_bool("AUDIT_SYNCHRONOUS_READS", False)
+
         self.WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
         # KIMDB_RATELIMIT_STORAGE_URL (KIMDB_RATELIMIT_STORAGE_URI is the older name).
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL") or _env(

@@ -9,7 +9,9 @@ pending entry per request to an audited endpoint (``rules.is_audited``) and writ
   rolls back leaves no entry;
 - a read (GET), or a write that committed nothing, gets a small transaction of its own after
   the view, only for a successful response (2xx; 3xx after a write). Refused and failed
-  requests (4xx, 5xx) are not recorded as reads.
+  requests (4xx, 5xx) are not recorded as reads. A read's entry commits without waiting for
+  the WAL flush on PostgreSQL (``service.append_read``, ``AUDIT_SYNCHRONOUS_READS``), and takes
+  client and owner from the case the view loaded (``case_loaded``).
 
 Source: issue 6 item 3; DESIGN.md §4; GDPR Art. 5(2), Art. 32.
 """
@@ -51,6 +53,7 @@ class PendingEntry:
     on_behalf_of_id: int | None = None
     detail: str = ""
     in_commit: bool = False  # added to a transaction that is committing now
+    case_pending: bool = False  # a read: client and owner taken from the case after the view
     done: bool = False
 
     def fields(self) -> dict:
@@ -105,12 +108,26 @@ def _case_subject(pending: PendingEntry, user, case_id: int) -> None:
         select(Case.client_id, Case.owner_id).where(Case.id == case_id)
     ).first()
     pending.case_id = case_id
-    if row is None:
-        return
-    pending.client_id = row.client_id
-    if user.role is Role.CASE_MANAGER and row.owner_id != user.id:
+    if row is not None:
+        _fill_case_subject(pending, user, row.client_id, row.owner_id)
+    pending.case_pending = False
+
+
+def _fill_case_subject(pending: PendingEntry, user, client_id: int, owner_id: int) -> None:
+    pending.client_id = client_id
+    if user.role is Role.CASE_MANAGER and owner_id != user.id:
         # A case manager reaches someone else's case only as substitute (policy.case_visible).
-        pending.on_behalf_of_id = row.owner_id
+        pending.on_behalf_of_id = owner_id
+
+
+def case_loaded(case) -> None:
+    """Tell the entry of this request (a read of ``case``'s page) the client and owner of
+    ``case``, which the view has just loaded: the entry then needs no query of its own. Does
+    nothing for other requests (writes take them before the view, as they were)."""
+    pending = g.get("audit_pending") if has_request_context() else None
+    if pending is not None and pending.case_pending and pending.case_id == case.id:
+        _fill_case_subject(pending, current_user, case.client_id, case.owner_id)
+        pending.case_pending = False
 
 
 def _client_subject(pending: PendingEntry, user, client_id: int) -> None:
@@ -150,7 +167,11 @@ def _arm(endpoint: str, view_args: dict, user) -> PendingEntry:
         )
     if "household_id" in view_args:
         details.append(f"household {view_args['household_id']}")
-    if case_id is not None:
+    if case_id is not None and not pending.write and "client_id" not in view_args:
+        # A read changes no case: client and owner come from the case the view loads
+        # (``case_loaded``), else from a query after the view, only if the read succeeds.
+        pending.case_id, pending.case_pending = case_id, True
+    elif case_id is not None:
         _case_subject(pending, user, case_id)
     elif view_args.get("client_id") is not None:
         _client_subject(pending, user, view_args["client_id"])
@@ -248,9 +269,13 @@ def record_request(response):
     if pending is None or pending.done or g.get("audit_recorded"):
         return response
     status = response.status_code
-    if status < 300 or (pending.write and status < 400):
+    if pending.write and status < 400:
         with transaction() as session:
             service.append(session, pending.action, **pending.fields())
+    elif status < 300:
+        if pending.case_pending:  # the view did not call ``case_loaded``
+            _case_subject(pending, current_user, pending.case_id)
+        service.append_read(pending.action, **pending.fields())
     return response
 
 

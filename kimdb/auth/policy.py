@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, event, exists, false, or_, select
+from sqlalchemy.orm import Session
 
 from kimdb.auth.models import Role, User
 from kimdb.timeutil import today
@@ -61,14 +62,84 @@ def substituting(user: User, day: dt.date | None = None) -> ColumnElement[bool]:
     return and_(Case.organisation_id == user.organisation_id, covering)
 
 
+_SUBSTITUTED_KEY = "kimdb_substituted_owner_ids"  # flask.g: {(user id, day): owner ids}
+
+
+def substituted_owner_ids(user: User, day: dt.date | None = None) -> tuple[int, ...]:
+    """Return the ids of the colleagues ``user`` substitutes on ``day`` (default today, R7):
+    substitutions that have begun, not ended and not run out, sorted; empty for everyone but
+    case managers.
+
+    One statement, cached in ``flask.g`` (the application context: one request, or one
+    command), keyed by user and day; a flush that writes a substitution and any rollback
+    empty the cache, so a request that starts or ends a substitution reads it again.
+    Which of those colleagues' cases are covered (organisation, selected cases) is decided by
+    ``substituting``; this list only narrows the owners.
+    """
+    from flask import g, has_app_context
+
+    from kimdb.extensions import db
+    from kimdb.substitution.models import Substitution
+
+    if user.role is not Role.CASE_MANAGER:
+        return ()
+    day = day or today()
+    cache = g.setdefault(_SUBSTITUTED_KEY, {}) if has_app_context() else {}
+    key = (user.id, day)
+    if key not in cache:
+        cache[key] = tuple(
+            sorted(
+                set(
+                    db.session.scalars(
+                        select(Substitution.absent_user_id).where(
+                            Substitution.substitute_id == user.id,
+                            Substitution.first_day <= day,
+                            Substitution.last_day >= day,
+                            Substitution.ended_at.is_(None),
+                        )
+                    )
+                )
+            )
+        )
+    return cache[key]
+
+
+@event.listens_for(Session, "after_rollback")
+def forget_substitutions(_session: Session | None = None) -> None:
+    """Empty the cache of ``substituted_owner_ids`` in ``flask.g``: after a rollback, and after a
+    flush that wrote a substitution (``_substitutions_flushed``)."""
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop(_SUBSTITUTED_KEY, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _substitutions_flushed(session: Session, _context) -> None:
+    from kimdb.substitution.models import Substitution
+
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, Substitution) for obj in changed):
+        forget_substitutions()
+
+
 def case_visible(user: User) -> ColumnElement[bool]:
     """Return a SQL condition on ``Case`` that holds for the cases ``user`` may open (R8):
-    own cases, and cases of absent colleagues during a substitution (R7)."""
+    own cases, and cases of absent colleagues during a substitution (R7, ``substituting``).
+
+    Reads the colleagues ``user`` substitutes today first (``substituted_owner_ids``, one
+    cached statement): without any, the condition is the owner alone, and with some it names
+    their ids, so PostgreSQL reads the cases through the owner index instead of expecting
+    every case of the organisation (issue 8 item 3).
+    """
     from kimdb.cases.models import Case
 
-    if user.role is Role.CASE_MANAGER:
-        return or_(Case.owner_id == user.id, substituting(user))
-    return false()
+    if user.role is not Role.CASE_MANAGER:
+        return false()
+    owners = substituted_owner_ids(user)
+    if not owners:
+        return Case.owner_id == user.id
+    return or_(Case.owner_id == user.id, and_(Case.owner_id.in_(owners), substituting(user)))
 
 
 def client_visible(user: User) -> ColumnElement[bool]:

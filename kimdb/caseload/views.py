@@ -4,8 +4,6 @@ a data protection officer starts at the log of emergency access, the state at th
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from flask_babel import format_date
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -17,6 +15,7 @@ from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
 from kimdb.cases import queries
 from kimdb.cases.views import row_labels
 from kimdb.extensions import db
+from kimdb.labels import gettext as _
 from kimdb.substitution.service import substituted_cases
 
 bp = Blueprint("caseload", __name__)
@@ -80,7 +79,7 @@ def _supervisor_start():
         "caseload/supervisor.html",
         board=board,
         charts=_charts(board),
-        month_labels=[format_date(day, "MM/yy") for day in board.days],
+        month_labels=[labels.format_month(day) for day in board.days],
         sort=sort,
         descending=descending,
         Band=Band,
@@ -101,7 +100,7 @@ def _charts(board: service.Dashboard) -> dict[str, tuple[str, str]]:
             people = [_person_bar(r) for r in section.rows]
             months = [
                 chart.Bar(
-                    format_date(p.day, "MM/yy"),
+                    labels.format_month(p.day),
                     p.open_cases,
                     float(p.lower),
                     float(p.upper),

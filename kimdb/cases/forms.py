@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+import datetime as dt
+from collections import OrderedDict
+from threading import Lock
+
+from flask import current_app
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -13,11 +18,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields import Field
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kimdb import labels
 from kimdb.cases.models import LifeArea
 from kimdb.forms import GermanDateField, enum_choices, not_in_future
+from kimdb.labels import lazy_gettext as _l
 
 
 class OpenCaseForm(FlaskForm):
@@ -307,3 +314,65 @@ for _area in LifeArea:
         f"{_area.value}_resources",
         TextAreaField(_l("Ressourcen"), validators=[Optional(), Length(max=4000)]),
     )
+
+
+# -- rendering the case page's fields once (issue 8 item 3) ------------------------------------
+_MEMO_SIZE = 4096
+_memo: OrderedDict[tuple, Markup] = OrderedDict()
+_memo_lock = Lock()
+_PLAIN_DATA = (type(None), bool, int, dt.date)  # values a memo key may hold (no free text)
+
+
+def _memo_key(field: Field, hint, class_: str) -> tuple | None:
+    """Return what the HTML of ``field`` rendered by the ``field`` macro depends on, or None if
+    it must not be kept: a field with errors or submitted input, or holding free text (a
+    note's text is personal data and stays out of any cache)."""
+    if field.errors or field.raw_data:
+        return None
+    data = field.data
+    choices = None
+    if hasattr(field, "iter_choices"):
+        choices = tuple(
+            (str(value), str(label), bool(selected), repr(kw))
+            for value, label, selected, kw in field.iter_choices()
+        )
+    elif not isinstance(data, _PLAIN_DATA) and data != "":
+        return None
+    return (
+        type(field).__name__,
+        field.id,
+        field.name,
+        str(field.label.text),
+        choices if choices is not None else repr(data),
+        repr(sorted((field.render_kw or {}).items())),
+        repr(field.flags),
+        str(hint) if hint is not None else None,
+        class_,
+    )
+
+
+def render_field(field: Field, hint=None, class_: str = "") -> Markup:
+    """Return the HTML of ``field`` as the macro ``field`` of ``templates/_macros/forms.html``
+    renders it (label, hint, error, input), rendered once per distinct field and kept.
+
+    The case page shows a dozen blank forms and a small form per row; WTForms took two thirds
+    of the page's rendering time for them (issue 8 item 3, profiled). Their HTML depends only
+    on what ``_memo_key`` collects (texts in the request's language, choices, the value), so
+    the same HTML is reused; fields with errors, submitted input or free text are rendered
+    every time. At most 4096 fields are kept (least recently used dropped).
+    """
+    key = _memo_key(field, hint, class_)
+    if key is not None:
+        with _memo_lock:
+            html = _memo.get(key)
+            if html is not None:
+                _memo.move_to_end(key)
+                return html
+    macro = current_app.jinja_env.get_template("_macros/forms.html").module.field
+    html = macro(field, hint=hint, class_=class_)
+    if key is not None:
+        with _memo_lock:
+            _memo[key] = html
+            if len(_memo) > _MEMO_SIZE:
+                _memo.popitem(last=False)
+    return html

@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -21,6 +20,7 @@ from kimdb.clients.models import Client
 from kimdb.clients.rules import normalise_date, search_terms
 from kimdb.crypto import blind_index
 from kimdb.extensions import db
+from kimdb.labels import lazy_gettext as _l
 from kimdb.timeutil import local_date, today
 
 
@@ -210,16 +210,11 @@ def timeline(case: Case, types: set[EventType] | None = None) -> list[TimelineEv
     """Return everything recorded in ``case`` in date order (oldest first), optionally only the
     event ``types`` asked for. Source: issue "Case work" item 10."""
     from kimdb.cases.casework import note_threads
-    from kimdb.cases.service import case_history
+    from kimdb.cases.service import case_history, colleague_names
 
-    users = {
-        u.id: u.display_name
-        for u in db.session.scalars(
-            select(User).where(User.organisation_id == case.organisation_id)
-        )
-    }
+    users = colleague_names(case.organisation_id)
     events: list[TimelineEvent] = []
-    for item in case_history(case):
+    for item in case_history(case, users):
         is_stage = not str(item.text).startswith(
             ("Eingestuft", "Einstufung", "Classified", "Classification")
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -35,6 +34,7 @@ from kimdb.cases.rules import CaseKind, ClosureReason, Stage
 from kimdb.clients.models import Client
 from kimdb.consent.models import Consent, ConsentExchange
 from kimdb.extensions import db, transaction
+from kimdb.labels import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import now, today
 
@@ -43,27 +43,41 @@ class NotAllowed(RuleViolation):
     """The user may not do this (R8); views answer 403."""
 
 
-def get_case(user: User, case_id: int) -> Case | None:
-    """Return case ``case_id`` with what its page shows, if ``user`` may see it, else None."""
-    return db.session.scalar(
-        select(Case)
-        .where(Case.id == case_id, policy.case_visible(user))
-        .options(
-            joinedload(Case.client)
-            .joinedload(Client.consent)
+def get_case(
+    user: User, case_id: int, *, consent: bool = True, assessments: bool = True
+) -> Case | None:
+    """Return case ``case_id`` with what its pages show, if ``user`` may see it, else None.
+
+    One statement for the case with its client, and one per collection (``selectinload``).
+    ``consent`` loads the data-exchange partners of the client's consent (the case page's
+    referral form), ``assessments`` the assessments with their life areas (the timeline, the
+    assessment page); a page that leaves one out saves its round trips, and whatever it
+    reads anyway is loaded when it is read.
+    """
+    client = joinedload(Case.client)
+    options = [
+        selectinload(Case.needs),
+        selectinload(Case.referrals).joinedload(Referral.partner),
+        selectinload(Case.notes).joinedload(Note.written_by),
+        selectinload(Case.follow_ups),
+        selectinload(Case.monitoring_entries).joinedload(MonitoringEntry.recorded_by),
+        selectinload(Case.goals),
+        selectinload(Case.consultations),
+        selectinload(Case.stage_changes).joinedload(StageChange.changed_by),
+        selectinload(Case.classification_changes).joinedload(ClassificationChange.changed_by),
+    ]
+    if consent:
+        options.append(
+            client.joinedload(Client.consent)
             .selectinload(Consent.exchanges)
-            .joinedload(ConsentExchange.partner),
-            selectinload(Case.needs),
-            selectinload(Case.referrals).joinedload(Referral.partner),
-            selectinload(Case.notes).joinedload(Note.written_by),
-            selectinload(Case.follow_ups),
-            selectinload(Case.monitoring_entries).joinedload(MonitoringEntry.recorded_by),
-            selectinload(Case.assessments).selectinload(Assessment.areas),
-            selectinload(Case.goals),
-            selectinload(Case.consultations),
-            selectinload(Case.stage_changes).joinedload(StageChange.changed_by),
-            selectinload(Case.classification_changes).joinedload(ClassificationChange.changed_by),
+            .joinedload(ConsentExchange.partner)
         )
+    else:
+        options.append(client)
+    if assessments:
+        options.append(selectinload(Case.assessments).selectinload(Assessment.areas))
+    return db.session.scalar(
+        select(Case).where(Case.id == case_id, policy.case_visible(user)).options(*options)
     )
 
 
@@ -90,15 +104,21 @@ class HistoryItem:
     reason: str = ""
 
 
-def case_history(case: Case) -> list[HistoryItem]:
+def colleague_names(organisation_id: int) -> dict[int, str]:
+    """Return user id → display name of the users of organisation ``organisation_id`` (who
+    wrote what in a case; one statement of two columns)."""
+    rows = db.session.execute(
+        select(User.id, User.display_name).where(User.organisation_id == organisation_id)
+    )
+    return {user_id: name for user_id, name in rows}
+
+
+def case_history(case: Case, names: dict[int, str] | None = None) -> list[HistoryItem]:
     """Return the classification and stage changes and owner changes of ``case``, oldest
-    first (R3, R4, R7); entries of a substitute say so."""
-    names = {
-        u.id: u.display_name
-        for u in db.session.scalars(
-            select(User).where(User.organisation_id == case.organisation_id)
-        )
-    }
+    first (R3, R4, R7); entries of a substitute say so. ``names``: ``colleague_names`` of the
+    case's organisation if the caller has them already."""
+    if names is None:
+        names = colleague_names(case.organisation_id)
     from kimdb import labels
 
     items = [

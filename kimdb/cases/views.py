@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb import labels
+from kimdb.audit import views as audit_views
 from kimdb.auth.models import Role
 from kimdb.cases import casework, queries, rules, service
 from kimdb.cases.forms import (
@@ -39,6 +40,7 @@ from kimdb.cases.forms import (
     ReferralUpdateForm,
     ReopenForm,
     StageForm,
+    render_field,
 )
 from kimdb.cases.models import (
     Case,
@@ -95,8 +97,12 @@ def row_labels() -> dict[str, dict]:
     return {name: {k: str(v) for k, v in table.items()} for name, table in tables.items()}
 
 
-def _load(case_id: int) -> Case:
-    return service.get_case(current_user, case_id) or abort(404)
+def _load(case_id: int, **parts) -> Case:
+    """Return case ``case_id`` for the logged-in user (``service.get_case`` with ``parts``),
+    or answer 404."""
+    case = service.get_case(current_user, case_id, **parts) or abort(404)
+    audit_views.case_loaded(case)  # the request's audit entry needs no query of the case
+    return case
 
 
 def _prepare(name: str, form, case: Case) -> None:
@@ -184,6 +190,7 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
     return render_template(
         "cases/show.html",
         case=case,
+        render_field=render_field,
         forms=_forms(case, failed if row_id is None else None, form),
         row_forms=_row_forms(case, failed, row_id, form),
         failed=failed,
@@ -294,7 +301,7 @@ def open_case(client_id: int):
 @case_manager_only
 def show(case_id: int):
     """The case page: state, follow-ups, needs, goals, referrals, consultations, notes."""
-    return _page(_load(case_id))
+    return _page(_load(case_id, assessments=False))
 
 
 @bp.post("/<id:case_id>/stage")
@@ -589,7 +596,7 @@ def plan(case_id: int):
 @case_manager_only
 def timeline(case_id: int):
     """Everything recorded in the case in date order, filterable by type, printable."""
-    case = _load(case_id)
+    case = _load(case_id, consent=False)
     known = {t.value for t in queries.EventType}
     chosen = {queries.EventType(t) for t in request.args.getlist("type") if t in known}
     return render_template(

@@ -1,0 +1,136 @@
+"""The read entries of the audit log at the cost of a daily page (issue 8 item 3): committed
+without waiting for the WAL flush on PostgreSQL (unless configured otherwise), the case page's
+entry filled from the case the view loaded, and the substitutions of a case manager read once
+per request by the need-to-know conditions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from kimdb.audit import service as audit_service
+from kimdb.audit.models import AuditEntry
+from kimdb.auth import policy
+from kimdb.auth.models import Role, User
+from kimdb.cases.models import Case
+from kimdb.cases.rules import CaseKind
+from kimdb.substitution import service as substitution_service
+from kimdb.substitution.models import Substitution
+from kimdb.timeutil import today
+from tests.factories import login, make_case, make_client, make_user, post_case_form
+
+ASYNC = "SET LOCAL synchronous_commit = off"
+
+
+@pytest.fixture()
+def world(db):
+    """An owner with a case, a substitute covering the owner from today, their supervisor."""
+    owner = make_user("cm.owner")
+    substitute = make_user("cm.sub")
+    supervisor = make_user("sv.org", role=Role.SUPERVISOR)
+    case = make_case(owner, CaseKind.SHORT_COUNSELLING, make_client(owner))
+    substitution_service.set_substitution(
+        supervisor, owner, substitute, today(), today() + dt.timedelta(days=5)
+    )
+    return {"owner": owner.id, "substitute": substitute.id, "case_id": case.id}
+
+
+class Statements:
+    """Every statement sent to any database while the block runs."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def _record(self, _conn, _cursor, statement, *_args) -> None:
+        self.texts.append(" ".join(statement.split()))
+
+    def __enter__(self) -> Statements:
+        event.listen(Engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(Engine, "before_cursor_execute", self._record)
+
+
+def newest_entry(db) -> AuditEntry:
+    db.session.expire_all()
+    return db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+
+
+def test_a_read_entry_commits_asynchronously_on_postgresql_only(app, client, db, world):
+    login(client, "cm.owner")
+    with Statements() as sent:
+        assert client.get(f"/cases/{world['case_id']}").status_code == 200
+    assert newest_entry(db).action == "read:cases.show"
+    expected = 1 if db.engine.dialect.name == "postgresql" else 0
+    assert sent.texts.count(ASYNC) == expected
+    assert audit_service.verify()[1] == []
+
+
+def test_read_entries_commit_synchronously_when_configured(app, client, db, world):
+    login(client, "cm.owner")
+    app.config["AUDIT_SYNCHRONOUS_READS"] = True
+    try:
+        with Statements() as sent:
+            assert client.get(f"/cases/{world['case_id']}").status_code == 200
+    finally:
+        app.config["AUDIT_SYNCHRONOUS_READS"] = False
+    assert newest_entry(db).action == "read:cases.show"
+    assert ASYNC not in sent.texts
+
+
+def test_a_write_entry_commits_synchronously_with_its_write(client, db, world):
+    login(client, "cm.owner")
+    with Statements() as sent:
+        response = post_case_form(
+            client,
+            world["case_id"],
+            "notes",
+            "note",
+            kind="phone_call",
+            noted_on=today().isoformat(),
+            text="Termin beim Jobcenter vereinbart",
+        )
+    assert response.status_code == 302
+    assert newest_entry(db).action == "write:cases.add_note"
+    # post_case_form reads the case page first (one read entry); the write adds none.
+    expected = 1 if db.engine.dialect.name == "postgresql" else 0
+    assert sent.texts.count(ASYNC) == expected
+    assert audit_service.verify()[1] == []
+
+
+def test_a_substitutes_case_page_entry_names_the_owner_without_a_query_of_its_own(
+    client, db, world
+):
+    login(client, "cm.sub")
+    with Statements() as sent:
+        assert client.get(f"/cases/{world['case_id']}").status_code == 200
+    entry = newest_entry(db)
+    assert (entry.user_id, entry.on_behalf_of_id, entry.case_id) == (
+        world["substitute"],
+        world["owner"],
+        world["case_id"],
+    )
+    assert entry.client_id is not None
+    case_reads = [s for s in sent.texts if s.startswith("SELECT cases.")]
+    assert len(case_reads) == 1, case_reads  # get_case only, the entry reuses its case
+    substitution_reads = [s for s in sent.texts if s.startswith("SELECT substitutions.")]
+    assert len(substitution_reads) == 1, substitution_reads  # once, however many conditions
+
+
+def test_substituted_owner_ids_are_read_again_when_a_substitution_ends(db, world):
+    sub = db.session.get(User, world["substitute"])
+    supervisor = db.session.scalars(select(User).where(User.username == "sv.org")).one()
+    assert policy.substituted_owner_ids(sub) == (world["owner"],)
+    visible = select(Case.id).where(policy.case_visible(sub))
+    assert db.session.scalars(visible).all() == [world["case_id"]]
+    substitution = db.session.scalars(select(Substitution)).one()
+    substitution_service.end_substitution(supervisor, substitution)
+    assert policy.substituted_owner_ids(sub) == ()
+    assert db.session.scalars(select(Case.id).where(policy.case_visible(sub))).all() == []
+    # On a day outside the period the owner is not substituted either.
+    later = today() + dt.timedelta(days=30)
+    assert policy.substituted_owner_ids(sub, later) == ()

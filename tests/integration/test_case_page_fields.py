@@ -1,0 +1,75 @@
+"""The case page's form fields rendered once and kept (issue 8 item 3): the kept HTML is what
+the ``field`` macro renders, a field with errors or free text is rendered every time, and no
+note text is kept."""
+
+from __future__ import annotations
+
+import re
+
+from flask import render_template_string
+from flask_login import login_user
+
+from kimdb.cases import forms, service, views
+from kimdb.cases.rules import CaseKind
+from kimdb.timeutil import today
+from tests.factories import login, make_case, make_user, post_case_form
+
+SECRET_TEXT = "Frau H. berichtet vertraulich von ihrer Erkrankung"
+MACRO = '{% from "_macros/forms.html" import field %}{{ field(f, hint=hint, class_=class_) }}'
+
+
+def _without_tokens(html: str) -> str:
+    return re.sub(r'name="([\w-]*csrf_token)" type="hidden" value="[^"]*"', r"\1", html)
+
+
+def test_the_case_page_is_the_same_when_its_fields_come_from_the_memo(client, db):
+    anna = make_user("cm.anna")
+    case = make_case(anna, CaseKind.CASE_MANAGEMENT)
+    login(client, "cm.anna")
+    forms._memo.clear()
+    first = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert forms._memo  # the blank forms' fields were kept
+    second = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert _without_tokens(first) == _without_tokens(second)
+    assert 'name="need-life_area"' in second and 'name="close-reason"' in second
+
+
+def test_a_kept_field_is_what_the_macro_renders_and_free_text_is_never_kept(app, db):
+    anna = make_user("cm.anna")
+    case = make_case(anna, CaseKind.CASE_MANAGEMENT)
+    response = None
+    with app.test_client() as http:
+        login(http, "cm.anna")
+        response = post_case_form(
+            http,
+            case.id,
+            "notes",
+            "note",
+            kind="internal",
+            noted_on=today().isoformat(),
+            text=SECRET_TEXT,
+        )
+    assert response.status_code == 302
+    forms._memo.clear()
+    with app.test_request_context(f"/cases/{case.id}"):
+        login_user(anna)
+        loaded = service.get_case(anna, case.id)
+        page_forms = views._forms(loaded, None, None)
+        rows = views._row_forms(loaded, None, None, None)
+        fields = [f for form in page_forms.values() for f in form if f.type != "CSRFTokenField"]
+        note_form = next(iter(rows["notes"].values()))
+        fields.append(note_form.text)
+        for hint, class_ in [(None, ""), ("Ein Hinweis", "wide")]:
+            for f in fields:
+                expected = render_template_string(MACRO, f=f, hint=hint, class_=class_)
+                assert forms.render_field(f, hint=hint, class_=class_) == expected
+                assert forms.render_field(f, hint=hint, class_=class_) == expected  # kept
+        assert forms._memo_key(note_form.text, None, "") is None
+        assert SECRET_TEXT in forms.render_field(note_form.text)
+        # A field with an error is rendered with it, not taken from the memo.
+        need_area = page_forms["need"].life_area
+        need_area.errors = ["Bitte ein Handlungsfeld wählen."]
+        assert "Bitte ein Handlungsfeld wählen." in forms.render_field(need_area)
+    kept = " ".join(str(key) + str(html) for key, html in forms._memo.items())
+    assert SECRET_TEXT not in kept
+    assert len(forms._memo) >= 20
