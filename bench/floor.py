@@ -20,6 +20,7 @@ import datetime as dt
 import os
 import statistics
 import sys
+import threading
 from pathlib import Path
 
 from jinja2 import Environment
@@ -440,24 +441,32 @@ def report(conn, year: int) -> str:
 # -- The bare WSGI floor app (for wrk) -----------------------------------------------------------
 
 _engine = None
+_engine_lock = threading.Lock()
 
 
 def _connection():
-    """A pooled DBAPI connection to ``KIMDB_DATABASE_URL`` (SQLAlchemy's pool, no ORM)."""
+    """A pooled DBAPI connection to ``KIMDB_DATABASE_URL`` (SQLAlchemy's pool, no ORM); the
+    first request of a worker sets the keys and the pool up, once for all its threads."""
     global _engine
-    if _engine is None:
-        from sqlalchemy import create_engine
-
-        crypto.configure(
-            crypto.keyring_from_settings(
-                os.environ.get("KIMDB_ENCRYPTION_KEYS"),
-                os.environ.get("KIMDB_ENCRYPTION_KEYS_FILE"),
-                os.environ.get("KIMDB_ENCRYPTION_KEY"),
-            )
-        )
-        crypto.configure_blind_index(os.environ["KIMDB_BLIND_INDEX_KEY"])
-        _engine = create_engine(os.environ["KIMDB_DATABASE_URL"])
+    with _engine_lock:
+        if _engine is None:
+            _engine = _create_engine()
     return _engine.raw_connection()
+
+
+def _create_engine():
+    """Configure the keyring and blind index from the environment; return a new engine."""
+    from sqlalchemy import create_engine
+
+    crypto.configure(
+        crypto.keyring_from_settings(
+            os.environ.get("KIMDB_ENCRYPTION_KEYS"),
+            os.environ.get("KIMDB_ENCRYPTION_KEYS_FILE"),
+            os.environ.get("KIMDB_ENCRYPTION_KEY"),
+        )
+    )
+    crypto.configure_blind_index(os.environ["KIMDB_BLIND_INDEX_KEY"])
+    return create_engine(os.environ["KIMDB_DATABASE_URL"])
 
 
 def app(environ, start_response):
