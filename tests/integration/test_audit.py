@@ -382,6 +382,18 @@ def test_dpo_searches_by_user_client_and_case_and_sees_no_names(client, db, worl
     assert by_case.status_code == 200 and "Fall angesehen" in by_case.get_data(as_text=True)
 
 
+def test_dpo_search_counts_up_to_a_limit_and_asks_to_narrow(client, db, world, monkeypatch):
+    for _ in range(4):
+        audit_service.record("read:clients.show", user=world["owner"], client_id=1)
+    monkeypatch.setattr(audit_service, "COUNT_LIMIT", 3)
+    login(client, "dpo.kreis")
+    page = client.get("/audit/").get_data(as_text=True)
+    assert "Mehr als 3 Einträge: bitte die Suche" in page
+    assert page.count("<tr>") - 1 >= 4  # the newest page still lists its entries
+    narrow = client.get(f"/audit/?user={world['substitute']}").get_data(as_text=True)
+    assert "Mehr als" not in narrow
+
+
 def test_dpo_bad_search_input_is_refused_with_the_input_kept(client, db, world):
     login(client, "dpo.kreis")
     response = client.get("/audit/?date_from=31.02.2026&client=abc&user=99999&case=x-1")
