@@ -52,8 +52,8 @@ import secrets
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from environment import configure_environment, encryption_key  # noqa: E402 - also puts kimdb on the path
 
@@ -141,20 +141,6 @@ def bench_user(username: str, role=None) -> object:
 
 
 # -- filling (PostgreSQL) -----------------------------------------------------------------------
-@dataclass
-class FillerEntry:
-    """The fields ``rules.entry_hash`` reads (the ``EntryFields`` protocol)."""
-
-    at: dt.datetime
-    user_id: int | None
-    on_behalf_of_id: int | None
-    session_ref: str | None
-    action: str
-    client_id: int | None
-    case_id: int | None
-    detail: str
-
-
 def _text(value) -> str:
     """A value in COPY text format (no value of the filler holds a tab or backslash)."""
     return "\\N" if value is None else str(value)
@@ -211,7 +197,7 @@ def fill(target: int, final: int, users: list[int], days: int, rng: random.Rando
                         if rng.random() < 0.05:  # a new login now and then
                             session = secrets.token_hex(16)
                         ref = session
-                    entry = FillerEntry(
+                    entry = SimpleNamespace(  # the fields of rules.EntryFields
                         at=at,
                         user_id=user,
                         on_behalf_of_id=behalf,
