@@ -117,12 +117,14 @@ class SeedSummary:
 
 
 def check_empty() -> None:
-    """Raise SeedRefused unless the database holds no client and no generated account.
+    """Raise SeedRefused unless the database holds no client, no account and no organisation.
 
     A database with clients is refused in any case; the message says whether they are real
     (registered by any account not named as the generator names them) or generated (then:
-    use an empty database). Source: issue 8, contract "refuses to run against a database that
-    holds real clients".
+    use an empty database). A database with accounts or organisations but no clients yet (an
+    installation before its first registration) is refused too: the generator adds
+    administrators and supervisors with a published password and published TOTP secrets.
+    Source: issue 8, contract "refuses to run against a database that holds real clients".
     """
     clients = db.session.scalar(select(func.count(Client.id)))
     if clients:
@@ -143,6 +145,13 @@ def check_empty() -> None:
         raise SeedRefused(
             "the database already holds generated accounts (an interrupted run?); "
             "use an empty database"
+        )
+    organisations = db.session.scalar(select(func.count(Organisation.id)))
+    if usernames or organisations:
+        raise SeedRefused(
+            f"the database holds {len(usernames)} accounts and {organisations} organisations: "
+            "the generator writes only into a new, empty database (it adds accounts with a "
+            "published password), never into an installation people use"
         )
 
 

@@ -169,6 +169,14 @@ def test_refuses_a_database_with_real_clients(data_app, db):
     assert db.session.scalar(select(User.id).where(User.username == "land.nrw")) is None
 
 
+def test_refuses_an_installation_with_accounts_but_no_clients_yet(data_app, db):
+    make_user("erika.mustermann", role=Role.ADMIN)
+    result = run_seed(data_app, *SMALL)
+    assert result.exit_code != 0
+    assert "1 accounts" in result.output and "never into an installation" in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 1
+
+
 def test_refuses_to_run_twice(data_app, db):
     assert run_seed(data_app, *SMALL).exit_code == 0
     again = run_seed(data_app, *SMALL)
