@@ -40,6 +40,16 @@ def _mark_written(session: Session, _context) -> None:
     session.info[_WROTE] = True
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _mark_statement_written(state) -> None:
+    """An UPDATE, DELETE or INSERT run through ``session.execute`` (a bulk or conditional
+    write, e.g. the withdrawal's ``UPDATE consents ... WHERE withdrawn_at IS NULL``) leaves
+    nothing pending and may flush nothing: mark the transaction as written too, so the
+    entry of that use case joins it instead of committing it early."""
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info[_WROTE] = True
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _clear_written(session: Session) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from kimdb.audit.models import AuditEntry
 from kimdb.cases import casework
@@ -244,6 +244,25 @@ def test_second_withdrawal_is_refused_and_changes_nothing(client, db, anna, rich
     assert "Die Einwilligung wurde bereits widerrufen." in response.get_data(as_text=True)
     after = {t: raw_rows(db, t) for t in before}
     assert after == before
+
+
+def test_a_failing_erasure_leaves_the_consent_and_the_log_as_they_were(
+    db, anna, rich, monkeypatch
+):
+    """Withdrawal, its audit entry and the erasure are one transaction: if the erasure fails,
+    the consent is not marked withdrawn (a retry would be refused) and nothing is logged."""
+    from kimdb.privacy import service as privacy_service
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(privacy_service, "_erase_in_session", broken)
+    entries_before = db.session.scalar(select(func.count(AuditEntry.id)))
+    with pytest.raises(RuntimeError):
+        privacy_service.withdraw_consent(rich.client, anna)
+    db.session.rollback()
+    assert db.session.get(Consent, rich.client.consent_id).withdrawn_at is None
+    assert db.session.scalar(select(func.count(AuditEntry.id))) == entries_before
 
 
 def test_without_the_confirmation_nothing_is_erased_and_the_date_is_kept(client, db, anna, rich):
