@@ -246,9 +246,7 @@ def test_second_withdrawal_is_refused_and_changes_nothing(client, db, anna, rich
     assert after == before
 
 
-def test_a_failing_erasure_leaves_the_consent_and_the_log_as_they_were(
-    db, anna, rich, monkeypatch
-):
+def test_a_failing_erasure_leaves_the_consent_and_the_log_as_they_were(db, anna, rich, monkeypatch):
     """Withdrawal, its audit entry and the erasure are one transaction: if the erasure fails,
     the consent is not marked withdrawn (a retry would be refused) and nothing is logged."""
     from kimdb.privacy import service as privacy_service
