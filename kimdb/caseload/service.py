@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Date, Select, and_, cast, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -25,10 +25,10 @@ from kimdb.caseload.rules import (
     TrendPoint,
 )
 from kimdb.cases.models import Case, Consultation, FollowUp
-from kimdb.cases.rules import CaseKind, Stage, median_lag_days
+from kimdb.cases.rules import CaseKind, Stage, median_of_counts
 from kimdb.extensions import db
 from kimdb.orgs.models import Organisation, Team
-from kimdb.timeutil import local_date, today
+from kimdb.timeutil import LOCAL_ZONE, local_date, today
 
 SORT_KEYS = {
     "number": (Case.id,),
@@ -266,17 +266,36 @@ def median_entry_lags(
     ``kimdb.cases.queries.median_entry_lag`` (same rule: the user who entered, lag in Berlin
     calendar days, never negative; R6, FAQ Q34).
 
-    One statement; the median is taken in Python because SQLite has no median aggregate.
+    One statement. PostgreSQL computes the lag and counts each user's consultations per lag
+    (rows bounded by users × lags, not by consultations); SQLite has neither time zones nor a
+    median, so the lags are computed here, one per consultation.
     """
     since = (day or today()) - dt.timedelta(days=days)
-    lags: dict[int, list[int]] = {}
-    for user_id, held, entered in db.session.execute(
-        select(Consultation.entered_by_id, Consultation.held_on, Consultation.entered_at).where(
-            Consultation.entered_by_id.in_(user_ids), Consultation.held_on >= since
+    recent = and_(Consultation.entered_by_id.in_(user_ids), Consultation.held_on >= since)
+    counts: dict[int, dict[int, int]] = {}
+    if db.engine.dialect.name == "postgresql":
+        local_day = cast(func.timezone(str(LOCAL_ZONE), Consultation.entered_at), Date)
+        lag = func.greatest(local_day - Consultation.held_on, 0)
+        rows = db.session.execute(
+            select(Consultation.entered_by_id, lag, func.count())
+            .where(recent)
+            .group_by(Consultation.entered_by_id, lag)
         )
-    ):
-        lags.setdefault(user_id, []).append(max(0, (local_date(entered) - held).days))
-    return {user_id: (median_lag_days(values), len(values)) for user_id, values in lags.items()}
+        for user_id, lag_days, n in rows:
+            counts.setdefault(user_id, {})[int(lag_days)] = int(n)
+    else:
+        rows = db.session.execute(
+            select(Consultation.entered_by_id, Consultation.held_on, Consultation.entered_at).where(
+                recent
+            )
+        )
+        for user_id, held, entered in rows:
+            lag_days = max(0, (local_date(entered) - held).days)
+            per_user = counts.setdefault(user_id, {})
+            per_user[lag_days] = per_user.get(lag_days, 0) + 1
+    return {
+        user_id: (median_of_counts(lags), sum(lags.values())) for user_id, lags in counts.items()
+    }
 
 
 def open_cases_by_month(

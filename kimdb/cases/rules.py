@@ -455,3 +455,24 @@ def median_lag_days(lags: list[int]) -> float | None:
     if len(ordered) % 2:
         return float(ordered[middle])
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def median_of_counts(counts: dict[int, int]) -> float | None:
+    """Return ``median_lag_days`` of lags given as lag in days → how many consultations (the
+    counts a grouped query returns), without expanding them; None if there are none (R6)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    ordered = sorted(counts.items())
+
+    def nth(index: int) -> int:
+        seen = 0
+        for value, n in ordered:
+            seen += n
+            if index < seen:
+                return value
+        raise IndexError(index)
+
+    if total % 2:
+        return float(nth(total // 2))
+    return (nth(total // 2 - 1) + nth(total // 2)) / 2

@@ -51,7 +51,14 @@ from kimdb.cases.models import (
     ReferralStatus,
     StageChange,
 )
-from kimdb.cases.rules import CM_PATH, KB_PATH, CaseKind, ClosureReason, Stage, median_lag_days
+from kimdb.cases.rules import (
+    CM_PATH,
+    KB_PATH,
+    CaseKind,
+    ClosureReason,
+    Stage,
+    median_of_counts,
+)
 from kimdb.clients.models import Client, Gender, ResidenceStatus
 from kimdb.consent.models import Consent
 from kimdb.extensions import db
@@ -842,7 +849,7 @@ def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Fig
             lag_days = max(0, (day - held_on).days)
             lags[lag_days] = lags.get(lag_days, 0) + int(n)
     count = sum(lags.values())
-    median = _median_of_counts(lags, count)
+    median = median_of_counts(lags)
     return Figure(
         "median_entry_lag",
         _("Median der Erfassungsverzögerung"),
@@ -850,29 +857,6 @@ def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Fig
         unit=_("Tage"),
         comparison=_("Ziel: Erfassung am selben Tag"),
     )
-
-
-def _median_of_counts(counts: dict[int, int], total: int) -> float | None:
-    """The median of values given as value → how often (``median_lag_days`` on the expanded
-    list, without expanding it)."""
-    if not total:
-        return None
-    ordered = sorted(counts.items())
-
-    def nth(index: int) -> int:
-        seen = 0
-        for value, n in ordered:
-            seen += n
-            if index < seen:
-                return value
-        raise IndexError(index)
-
-    if total % 2:
-        return float(nth(total // 2))
-    return (nth(total // 2 - 1) + nth(total // 2)) / 2
-
-
-assert median_lag_days([0, 1, 5, 7]) == _median_of_counts({0: 1, 1: 1, 5: 1, 7: 1}, 4)
 
 
 def _withdrawn(conn: Connection, in_scope, period: Period) -> Figure:

@@ -132,6 +132,16 @@ def test_median_entry_lag_in_days():
 
 
 @pytest.mark.parametrize(
+    "lags", [[], [0], [0, 0, 3], [0, 1, 2, 9], [5, 0, 0, 1, 1, 1, 7, 2], [3, 3, 0, 0]]
+)
+def test_median_of_counts_is_the_median_of_the_expanded_lags(lags):
+    counts: dict[int, int] = {}
+    for lag in lags:
+        counts[lag] = counts.get(lag, 0) + 1
+    assert rules.median_of_counts(counts) == rules.median_lag_days(lags)
+
+
+@pytest.mark.parametrize(
     ("a", "b"),
     [
         ("Müller", "Mueller"),
