@@ -39,3 +39,10 @@ def clean_name(
             _l("Der Name darf höchstens %(max)d Zeichen haben.", max=max_length), field=field
         )
     return name
+
+
+def page_window(total: int, page: int, page_size: int) -> tuple[int, int]:
+    """Return (page, pages) of a list of ``total`` rows shown ``page_size`` a page: ``pages``
+    at least 1, ``page`` (from 1) clamped to them."""
+    pages = max(1, -(-total // page_size))
+    return min(max(1, page), pages), pages

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
 
 from kimdb.auth.models import Role
@@ -58,3 +58,10 @@ def safe_local_path(target: str | None) -> str | None:
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
+
+
+def requested_page() -> int:
+    """Return the page number of ``?page=N`` (1 when missing or not a plain number of at most
+    six digits; the services clamp it to the pages there are)."""
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and len(page) < 7 else 1

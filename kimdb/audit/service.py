@@ -21,7 +21,7 @@ from kimdb.audit import rules
 from kimdb.audit.models import AuditEntry, AuditHead
 from kimdb.auth.models import Role, User
 from kimdb.extensions import db, transaction
-from kimdb.rules import RuleViolation
+from kimdb.rules import RuleViolation, page_window
 from kimdb.timeutil import LOCAL_ZONE, now
 
 HEAD_ID = 1
@@ -344,8 +344,7 @@ def search(
     total = db.session.scalar(select(func.count()).select_from(matching))
     capped = total > COUNT_LIMIT
     total = min(total, COUNT_LIMIT)
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
+    page, pages = page_window(total, page, page_size)
     actor, owner = aliased(User), aliased(User)
     result = db.session.execute(
         select(

@@ -32,7 +32,7 @@ from kimdb.audit import rules, service
 from kimdb.audit.forms import AuditSearchForm, parse_case, parse_id
 from kimdb.auth.models import Role
 from kimdb.extensions import db, transaction
-from kimdb.views import role_required
+from kimdb.views import requested_page, role_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -293,7 +293,6 @@ def index():
     if not form.validate():
         result = service.AuditPage(rows=[], page=1, pages=1, total=0)
         return render_template("audit/index.html", form=form, result=result, query={}), 422
-    page = request.args.get("page", "1")
     query = {
         "user": form.user.data or None,
         "client": form.client.data or None,
@@ -309,7 +308,7 @@ def index():
             case_id=parse_case(form.case.data) if form.case.data else None,
             date_from=form.date_from.data,
             date_to=form.date_to.data,
-            page=int(page) if page.isdigit() and len(page) < 7 else 1,
+            page=requested_page(),
         )
     except service.NotAllowed:
         abort(403)

@@ -24,7 +24,7 @@ from kimdb.crypto import CryptoError, blind_index
 from kimdb.extensions import db, transaction
 from kimdb.orgs.models import Organisation
 from kimdb.orgs.service import find_or_add_partner, partners_of
-from kimdb.rules import RuleViolation
+from kimdb.rules import RuleViolation, page_window
 from kimdb.timeutil import today
 
 
@@ -348,8 +348,7 @@ def client_page(user: User, page: int = 1, page_size: int = CLIENT_PAGE_SIZE) ->
     however many clients five years of case work have left in the list (issue 8 item 5)."""
     query = visible_clients(user)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
+    page, pages = page_window(total, page, page_size)
     clients = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
     return ClientPage(clients=list(clients), page=page, pages=pages, total=total)
 

@@ -30,7 +30,7 @@ from kimdb.consent.catalog import load_forms
 from kimdb.households import service as households_service
 from kimdb.households.forms import CreateHouseholdForm
 from kimdb.orgs.service import partners_of
-from kimdb.views import attach_error, role_required
+from kimdb.views import attach_error, requested_page, role_required
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 case_manager_only = role_required(Role.CASE_MANAGER)
@@ -41,8 +41,7 @@ case_manager_only = role_required(Role.CASE_MANAGER)
 def index():
     """List the clients the case manager registered or counsels (R8), newest first, 50 a
     page (``?page=N``)."""
-    page = request.args.get("page", "1")
-    result = service.client_page(current_user, int(page) if page.isdigit() and len(page) < 7 else 1)
+    result = service.client_page(current_user, requested_page())
     return render_template("clients/index.html", result=result, clients=result.clients)
 
 

@@ -21,7 +21,7 @@ from kimdb.cases.rules import Stage
 from kimdb.emergency import rules
 from kimdb.emergency.models import EmergencyAccess
 from kimdb.extensions import db, transaction
-from kimdb.rules import RuleViolation
+from kimdb.rules import RuleViolation, page_window
 from kimdb.substitution.models import Substitution, substitution_cases
 from kimdb.timeutil import now, today
 
@@ -341,8 +341,7 @@ def log_for_dpo(
             EmergencyAccess.granted_at < period[1],
         ]
     total = db.session.scalar(select(func.count(EmergencyAccess.id)).where(*conditions))
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
+    page, pages = page_window(total, page, page_size)
     entries = list(
         db.session.scalars(
             select(EmergencyAccess)

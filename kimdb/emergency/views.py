@@ -28,7 +28,7 @@ from kimdb.auth.models import Role
 from kimdb.emergency import rules, service
 from kimdb.emergency.forms import EmergencyForm, EndForm
 from kimdb.rules import RuleViolation
-from kimdb.views import attach_error, role_required, safe_local_path
+from kimdb.views import attach_error, requested_page, role_required, safe_local_path
 
 bp = Blueprint("emergency", __name__, url_prefix="/emergency")
 
@@ -173,9 +173,7 @@ def log():
     month = (request.args.get("month") or "").strip()
     period = rules.month_bounds(month) if month else None
     month_error = _l("Bitte einen Monat wählen (JJJJ-MM).") if month and period is None else None
-    page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and len(page) < 7 else 1
-    result = service.log_for_dpo(current_user, period, page_number)
+    result = service.log_for_dpo(current_user, period, requested_page())
     return render_template(
         "emergency/log.html",
         result=result,
