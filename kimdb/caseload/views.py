@@ -13,7 +13,6 @@ from kimdb.auth.models import Role, User
 from kimdb.caseload import chart, rules, service
 from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
 from kimdb.cases import queries
-from kimdb.cases.views import row_labels
 from kimdb.extensions import db
 from kimdb.labels import gettext as _
 from kimdb.substitution.service import substituted_cases
@@ -66,7 +65,7 @@ def _case_manager_start():
         lag_count=lag_count,
         expected_cm_share=EXPECTED_CM_SHARE,
         Band=Band,
-        names=row_labels(),
+        names=labels.row_labels(),
     )
 
 

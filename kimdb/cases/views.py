@@ -88,15 +88,6 @@ ROW_FORMS = {
 }
 
 
-def row_labels() -> dict[str, dict]:
-    """Return the label tables a list of cases shows in every row (kind, short kind, stage),
-    translated once per request: a lazy label looks its translation up again at every use,
-    which was about half the rendering time of a start page with 118 open cases (issue 8
-    item 5, profiled)."""
-    tables = {"kind": labels.CASE_KIND, "kind_short": labels.CASE_KIND_SHORT, "stage": labels.STAGE}
-    return {name: {k: str(v) for k, v in table.items()} for name, table in tables.items()}
-
-
 def _load(case_id: int, **parts) -> Case:
     """Return case ``case_id`` for the logged-in user (``service.get_case`` with ``parts``),
     or answer 404."""
@@ -273,7 +264,7 @@ def index():
         ).all()
     status = 200 if not form.errors else 422
     return render_template(
-        "cases/index.html", form=form, cases=cases, searched=searched, names=row_labels()
+        "cases/index.html", form=form, cases=cases, searched=searched, names=labels.row_labels()
     ), status
 
 
