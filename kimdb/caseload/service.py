@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Date, Select, and_, cast, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -24,11 +24,12 @@ from kimdb.caseload.rules import (
     Scope,
     TrendPoint,
 )
-from kimdb.cases.models import Case, Consultation, FollowUp
-from kimdb.cases.rules import CaseKind, Stage, median_of_counts
+from kimdb.cases.models import Case, FollowUp
+from kimdb.cases.queries import median_entry_lags
+from kimdb.cases.rules import CaseKind, Stage
 from kimdb.extensions import db
 from kimdb.orgs.models import Organisation, Team
-from kimdb.timeutil import LOCAL_ZONE, local_date, today
+from kimdb.timeutil import today
 
 SORT_KEYS = {
     "number": (Case.id,),
@@ -88,8 +89,6 @@ def inactive_count(rows: list[OpenCaseRow], days: int) -> int:
 
 
 # -- Supervisor dashboard (issue 5 items 2 and 3) ----------------------------------------------
-
-ENTRY_LAG_DAYS = 30  # the entry lag covers consultations held in the last 30 days (R6)
 
 
 @dataclass(frozen=True)
@@ -255,47 +254,6 @@ def supervised_figures(
             )
         )
     return rows
-
-
-def median_entry_lags(
-    user_ids: Select | list[int], days: int = ENTRY_LAG_DAYS, day: dt.date | None = None
-) -> dict[int, tuple[float | None, int]]:
-    """Return, for each user in ``user_ids`` (a subquery or a list of ids) who entered
-    consultations held in the last ``days`` days, (median lag in days between holding and
-    entering, number of consultations) — the grouped variant of
-    ``kimdb.cases.queries.median_entry_lag`` (same rule: the user who entered, lag in Berlin
-    calendar days, never negative; R6, FAQ Q34).
-
-    One statement. PostgreSQL computes the lag and counts each user's consultations per lag
-    (rows bounded by users × lags, not by consultations); SQLite has neither time zones nor a
-    median, so the lags are computed here, one per consultation.
-    """
-    since = (day or today()) - dt.timedelta(days=days)
-    recent = and_(Consultation.entered_by_id.in_(user_ids), Consultation.held_on >= since)
-    counts: dict[int, dict[int, int]] = {}
-    if db.engine.dialect.name == "postgresql":
-        local_day = cast(func.timezone(str(LOCAL_ZONE), Consultation.entered_at), Date)
-        lag = func.greatest(local_day - Consultation.held_on, 0)
-        rows = db.session.execute(
-            select(Consultation.entered_by_id, lag, func.count())
-            .where(recent)
-            .group_by(Consultation.entered_by_id, lag)
-        )
-        for user_id, lag_days, n in rows:
-            counts.setdefault(user_id, {})[int(lag_days)] = int(n)
-    else:
-        rows = db.session.execute(
-            select(Consultation.entered_by_id, Consultation.held_on, Consultation.entered_at).where(
-                recent
-            )
-        )
-        for user_id, held, entered in rows:
-            lag_days = max(0, (local_date(entered) - held).days)
-            per_user = counts.setdefault(user_id, {})
-            per_user[lag_days] = per_user.get(lag_days, 0) + 1
-    return {
-        user_id: (median_of_counts(lags), sum(lags.values())) for user_id, lags in counts.items()
-    }
 
 
 def open_cases_by_month(

@@ -47,7 +47,7 @@ def _case_manager_start():
     descending = request.args.get("dir") == "desc"
     rows = service.open_cases(current_user, sort, descending)
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
-    median_lag, lag_count = queries.median_entry_lag(current_user, days=30)
+    median_lag, lag_count = queries.median_entry_lag(current_user)
     substituted = substituted_cases(current_user)
     # The page lists clients' names: a read of client data (issue 6 item 3).
     record_list_read("read:caseload.start", f"{len(rows) + len(substituted)} Fälle")

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Date, Select, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from kimdb import labels
@@ -21,7 +21,7 @@ from kimdb.clients.rules import normalise_date, search_terms
 from kimdb.crypto import blind_index
 from kimdb.extensions import db
 from kimdb.labels import lazy_gettext as _l
-from kimdb.timeutil import local_date, today
+from kimdb.timeutil import LOCAL_ZONE, local_date, today
 
 
 @dataclass(frozen=True)
@@ -145,17 +145,59 @@ def due_follow_ups(user: User) -> list[DueFollowUp]:
     return [DueFollowUp(f, c, rules.follow_up_state(f.due_on, False, day)) for f, c in rows]
 
 
-def median_entry_lag(user: User, days: int = 30) -> tuple[float | None, int]:
-    """Return the median lag in days between holding and entering ``user``'s consultations
-    held in the last ``days`` days, and how many consultations that covers (R6, FAQ Q34)."""
-    since = today() - dt.timedelta(days=days)
-    rows = db.session.execute(
-        select(Consultation.held_on, Consultation.entered_at).where(
-            Consultation.entered_by_id == user.id, Consultation.held_on >= since
+def entry_lag_days() -> ColumnElement[int]:
+    """Return the SQL expression (PostgreSQL) of a consultation's entry lag: Berlin calendar
+    days from holding it to entering it, never negative (R6; ``Consultation.entry_lag_days``)."""
+    local_day = cast(func.timezone(str(LOCAL_ZONE), Consultation.entered_at), Date)
+    return func.greatest(local_day - Consultation.held_on, 0)
+
+
+def median_entry_lags(
+    user_ids: Select | list[int], days: int = rules.ENTRY_LAG_DAYS, day: dt.date | None = None
+) -> dict[int, tuple[float | None, int]]:
+    """Return, for each user in ``user_ids`` (a subquery or a list of ids) who entered
+    consultations held in the last ``days`` days, (median lag in days between holding and
+    entering, number of consultations) — the grouped variant of
+    ``median_entry_lag`` (the user who entered, lag in Berlin calendar days, never negative;
+    R6, FAQ Q34).
+
+    One statement. PostgreSQL computes the lag and counts each user's consultations per lag
+    (rows bounded by users × lags, not by consultations); SQLite has neither time zones nor a
+    median, so the lags are computed here, one per consultation.
+    """
+    since = (day or today()) - dt.timedelta(days=days)
+    recent = and_(Consultation.entered_by_id.in_(user_ids), Consultation.held_on >= since)
+    counts: dict[int, dict[int, int]] = {}
+    if db.engine.dialect.name == "postgresql":
+        lag = entry_lag_days()
+        rows = db.session.execute(
+            select(Consultation.entered_by_id, lag, func.count())
+            .where(recent)
+            .group_by(Consultation.entered_by_id, lag)
         )
-    ).all()
-    lags = [max(0, (local_date(entered) - held).days) for held, entered in rows]
-    return rules.median_lag_days(lags), len(lags)
+        for user_id, lag_days, n in rows:
+            counts.setdefault(user_id, {})[int(lag_days)] = int(n)
+    else:
+        rows = db.session.execute(
+            select(Consultation.entered_by_id, Consultation.held_on, Consultation.entered_at).where(
+                recent
+            )
+        )
+        for user_id, held, entered in rows:
+            lag_days = max(0, (local_date(entered) - held).days)
+            per_user = counts.setdefault(user_id, {})
+            per_user[lag_days] = per_user.get(lag_days, 0) + 1
+    return {
+        user_id: (rules.median_of_counts(lags), sum(lags.values()))
+        for user_id, lags in counts.items()
+    }
+
+
+def median_entry_lag(user: User, days: int = rules.ENTRY_LAG_DAYS) -> tuple[float | None, int]:
+    """Return the median lag in days between holding and entering ``user``'s consultations
+    held in the last ``days`` days, and how many consultations that covers (R6, FAQ Q34);
+    (None, 0) without any (``median_entry_lags`` for one user)."""
+    return median_entry_lags([user.id], days).get(user.id, (None, 0))
 
 
 # -- Timeline -------------------------------------------------------------------------------

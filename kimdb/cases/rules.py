@@ -446,6 +446,9 @@ def needs_new_assessment_version(
 # -- Daily entry (R6) ---------------------------------------------------------------------
 
 
+ENTRY_LAG_DAYS = 30  # the entry lag covers consultations held in the last 30 days (R6)
+
+
 def median_lag_days(lags: list[int]) -> float | None:
     """Return the median of entry lags in days (R6: consultations entered the same day)."""
     if not lags:

@@ -23,9 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Date,
     and_,
-    cast,
     func,
     literal,
     null,
@@ -51,6 +49,7 @@ from kimdb.cases.models import (
     ReferralStatus,
     StageChange,
 )
+from kimdb.cases.queries import entry_lag_days
 from kimdb.cases.rules import (
     CM_PATH,
     KB_PATH,
@@ -834,8 +833,7 @@ def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Fig
 
     lags: dict[int, int] = {}
     if conn.dialect.name == "postgresql":
-        local_day = cast(func.timezone(str(LOCAL_ZONE), Consultation.entered_at), Date)
-        lag = func.greatest(local_day - Consultation.held_on, 0)
+        lag = entry_lag_days()
         for lag_days, n in conn.execute(in_scope_held(select(lag, func.count())).group_by(lag)):
             lags[int(lag_days)] = int(n)
     else:
