@@ -57,14 +57,14 @@ from kimdb.orgs.models import (
     PartnerKind,
     Team,
 )
-from kimdb.orgs.service import seed_municipalities
+from kimdb.orgs.service import STATE_NAME, seed_municipalities
 from kimdb.substitution.models import Substitution
 from kimdb.timeutil import LOCAL_ZONE, now, today
 
 DEMO_PASSWORD = "kimdb-demo"  # noqa: S105 - the published demo password
 MUNICIPALITY = "Kreis Warendorf"
 KI = "Kommunales Integrationszentrum Kreis Warendorf"
-STATE = "Land Nordrhein-Westfalen"
+STATE = STATE_NAME
 KFI = "Kompetenzzentrum für Integration (KfI)"
 CARITAS = "Caritasverband für das Dekanat Ahlen e.V."
 DIAKONIE = "Diakonie Münsterland – Migrationsdienst Warendorf"

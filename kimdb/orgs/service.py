@@ -79,9 +79,16 @@ class SeedResult:
         return self.added + self.present
 
 
+#: The state as the "municipality" of its own offices (kind ``state``; issue 7 item 5).
+STATE_NAME = "Land Nordrhein-Westfalen"
+
+
 def municipality_kind(name: str) -> MunicipalityKind:
-    """Return whether the municipality ``name`` is a county: a "Kreis …", "…kreis", "… Kreis"
-    ("Märkischer Kreis", "Rhein-Kreis Neuss") or the Städteregion Aachen; else a city."""
+    """Return whether the municipality ``name`` is the state (``STATE_NAME``), a county (a
+    "Kreis …", "…kreis", "… Kreis" — "Märkischer Kreis", "Rhein-Kreis Neuss" — or the
+    Städteregion Aachen) or else a city."""
+    if name == STATE_NAME:
+        return MunicipalityKind.STATE
     if "kreis" in name.casefold() or name.startswith("Städteregion"):
         return MunicipalityKind.COUNTY
     return MunicipalityKind.CITY

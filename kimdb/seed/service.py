@@ -30,9 +30,14 @@ from kimdb import demo
 from kimdb.auth.models import Role, User
 from kimdb.auth.service import hash_password
 from kimdb.clients.models import Client
-from kimdb.extensions import db, transaction
-from kimdb.orgs.models import Municipality, MunicipalityKind, Organisation, OrganisationKind
-from kimdb.orgs.service import municipalities_from_csv, seed_municipalities
+from kimdb.extensions import db
+from kimdb.orgs.models import Municipality, Organisation, OrganisationKind
+from kimdb.orgs.service import (
+    STATE_NAME,
+    ensure_organisation,
+    municipalities_from_csv,
+    seed_municipalities,
+)
 from kimdb.seed import SEED_PASSWORD, plan, seed_totp_secret, slug
 from kimdb.seed.generate import (
     CASE_TABLES,
@@ -292,26 +297,10 @@ def _load(
 
 
 def _state_office() -> int:
-    """Return the id of the state's office (the demo's KfI in "Land Nordrhein-Westfalen",
-    municipality kind ``state``), adding both if missing (issue 7 item 5)."""
-    with transaction() as session:
-        state = session.scalar(select(Municipality).where(Municipality.name == demo.STATE))
-        if state is None:
-            state = Municipality(name=demo.STATE, kind=MunicipalityKind.STATE)
-            session.add(state)
-            session.flush()
-        office = session.scalar(
-            select(Organisation).where(
-                Organisation.name == demo.KFI, Organisation.municipality_id == state.id
-            )
-        )
-        if office is None:
-            office = Organisation(
-                name=demo.KFI, kind=OrganisationKind.MUNICIPAL_OFFICE, municipality=state
-            )
-            session.add(office)
-        session.flush()
-        return office.id
+    """Return the id of the state's office (the demo's KfI in the state's "municipality" of
+    kind ``state``), adding both if missing (issue 7 item 5)."""
+    office = ensure_organisation(demo.KFI, STATE_NAME, OrganisationKind.MUNICIPAL_OFFICE.value)
+    return office.id
 
 
 def _structure(

@@ -315,6 +315,8 @@ def test_a_team_is_deleted_only_without_members_and_supervisions():
         ("Aachen", MunicipalityKind.CITY),
         ("Mülheim an der Ruhr", MunicipalityKind.CITY),
         ("Stadt Anderswo", MunicipalityKind.CITY),
+        # the state's offices (create-organisation --municipality "Land Nordrhein-Westfalen")
+        ("Land Nordrhein-Westfalen", MunicipalityKind.STATE),
     ],
 )
 def test_the_kind_of_a_municipality_follows_its_name(name, kind):
