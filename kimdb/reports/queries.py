@@ -11,22 +11,31 @@ and the people are counted by grouping those groups again (hash aggregates, no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Select,
+    cast,
+    extract,
     func,
     literal,
     null,
     select,
     union_all,
 )
+from sqlalchemy import case as sql_case
 
+from kimdb.cases.models import Consultation, LegalDomain
+from kimdb.cases.queries import entry_lag_days
 from kimdb.extensions import db
+from kimdb.orgs.models import Partner
+from kimdb.timeutil import local_date
 
 REPORTS_BIND = "reports"
 """Bind key of the read-only report database (``config.Config``, ``SQLALCHEMY_BINDS``)."""
@@ -156,3 +165,53 @@ def people_breakdown(
         else:
             result.people = int(people)
     return result
+
+
+def month_index_of(day: ColumnElement) -> ColumnElement[int]:
+    """SQL of ``kimdb.reports.rules.month_index``: year × 12 + month − 1 of the date ``day``
+    (SQLite and PostgreSQL)."""
+    return cast(extract("year", day), Integer) * 12 + cast(extract("month", day), Integer) - 1
+
+
+def entry_lag_counts(
+    conn: Connection, restrict: Callable[[Select], Select], by_month: bool = False
+) -> dict[tuple[int | None, int], int]:
+    """Count the consultations that ``restrict`` (adds joins and conditions to a select from
+    ``Consultation``) keeps, per entry lag in days (R6: Berlin calendar days from holding to
+    entering, never negative; ``kimdb.cases.rules.median_lag_days``) and, with ``by_month``,
+    per month held (``rules.month_index``; else None). One statement, rows bounded by the
+    number of days, not of consultations. PostgreSQL computes the lag in SQL (``timezone``);
+    SQLite groups by day held and hour entered (a DST change falls on a full hour) and the lag
+    is computed here.
+    """
+    counts: dict[tuple[int | None, int], int] = {}
+    if conn.dialect.name == "postgresql":
+        lag = entry_lag_days()
+        month = month_index_of(Consultation.held_on) if by_month else null()
+        keys = (month, lag) if by_month else (lag,)
+        for month_key, lag_days, n in conn.execute(
+            restrict(select(month, lag, func.count())).group_by(*keys)
+        ):
+            key = (int(month_key) if by_month else None, int(lag_days))
+            counts[key] = counts.get(key, 0) + int(n)
+        return counts
+    hour = func.strftime("%Y-%m-%d %H:00:00", Consultation.entered_at)
+    for held_on, entered, n in conn.execute(
+        restrict(select(Consultation.held_on, hour, func.count())).group_by(
+            Consultation.held_on, hour
+        )
+    ):
+        day = local_date(dt.datetime.fromisoformat(entered))
+        key = (
+            held_on.year * 12 + held_on.month - 1 if by_month else None,
+            max(0, (day - held_on).days),
+        )
+        counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
+def referral_domain() -> ColumnElement[str | None]:
+    """SQL of a referral's legal domain: its partner's, when that is one of ``LegalDomain``;
+    else None ("ohne Rechtskreis")."""
+    known = [d.value for d in LegalDomain]
+    return sql_case((Partner.legal_domain.in_(known), Partner.legal_domain), else_=None)

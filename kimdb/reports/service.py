@@ -49,7 +49,6 @@ from kimdb.cases.models import (
     ReferralStatus,
     StageChange,
 )
-from kimdb.cases.queries import entry_lag_days
 from kimdb.cases.rules import (
     CM_PATH,
     KB_PATH,
@@ -62,11 +61,18 @@ from kimdb.clients.models import Client, Gender, ResidenceStatus
 from kimdb.consent.models import Consent
 from kimdb.extensions import db
 from kimdb.orgs.models import Municipality, MunicipalityKind, Organisation, Partner, Team
+from kimdb.reports import facts as report_facts
 from kimdb.reports import rules
 from kimdb.reports.model import Cell, Figure, Period, Report, Scope, ScopeKind, Table
-from kimdb.reports.queries import Breakdown, people_breakdown, report_connection
+from kimdb.reports.queries import (
+    Breakdown,
+    entry_lag_counts,
+    people_breakdown,
+    referral_domain,
+    report_connection,
+)
 from kimdb.rules import RuleViolation
-from kimdb.timeutil import LOCAL_ZONE, local_date, now
+from kimdb.timeutil import LOCAL_ZONE, now
 
 
 class NotAllowed(RuleViolation):
@@ -276,16 +282,30 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
 def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int) -> Report:
     in_scope = case_in_scope(scope)
     report = Report(scope=scope, period=period, created_at=now(), min_cell=min_cell)
+    refresh = report_facts.usable(conn, period, min_cell) if scope.kind is ScopeKind.STATE else None
+    if refresh is not None:
+        # The state over whole months: the event and need figures from the nightly facts.
+        facts = report_facts.read(conn, refresh, period)
+        report.facts_as_of = refresh.refreshed_at
+        needs = facts.breakdown(report_facts.NEEDS)
+        referral_counts = facts.breakdown("referrals")
+        consultation_counts = _consultation_facts(facts)
+        lags = {int(row): values[0] for (row, _c), values in facts.cells("lag").items()}
+    else:
+        needs = _need_counts(conn, in_scope, period)
+        referral_counts = _referral_counts(conn, in_scope, period)
+        consultation_counts = _consultation_counts(conn, in_scope, period)
+        lags = _lag_counts(conn, scope, in_scope, period)
     days = rules.month_ends_within(period)
     counts = _case_counts(conn, in_scope, period, days)
-    referrals, verweisberatung = _referrals(conn, in_scope, period)
+    referrals, verweisberatung = _referrals(referral_counts)
     tables = [
         _cases_by_kind(counts),
         _open_by_stage(conn, in_scope, period),
         _closure_reasons(counts),
-        _needs(conn, in_scope, period),
+        _needs(needs),
         referrals,
-        *_consultations(conn, in_scope, period),
+        *_consultations(consultation_counts),
         *_clients(conn, in_scope, period),
     ]
     report.tables = _linked(
@@ -296,12 +316,19 @@ def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int)
             for t in tables
         ]
     )
+    report.tables = [rules.cap_basis(t, min_cell) for t in report.tables]
     figures = _caseload_figures(conn, scope, counts, days)
     figures.append(verweisberatung)
-    figures.append(_median_lag(conn, scope, in_scope, period))
+    figures.append(_lag_figure(lags))
     figures.append(_withdrawn(conn, in_scope, period))
     report.figures = [
-        Figure(f.key, f.label, rules.suppress_cell(f.value, min_cell), f.unit, f.comparison)
+        Figure(
+            f.key,
+            f.label,
+            rules.cap_cell(rules.suppress_cell(f.value, min_cell), min_cell),
+            f.unit,
+            f.comparison,
+        )
         for f in figures
     ]
     return report
@@ -465,9 +492,14 @@ def _closure_reasons(counts: _CaseCounts) -> Table:
     )
 
 
-def _needs(conn: Connection, in_scope, period: Period) -> Table:
+def _need_counts(conn: Connection, in_scope, period: Period) -> Breakdown:
+    """All needs of the cases in scope active in ``period`` by life area × legal domain, and
+    the people behind them (live)."""
     base = select(Need.id).join(Case, Need.case_id == Case.id).where(in_scope, _active_in(period))
-    counts = people_breakdown(conn, base, Case.client_id, Need.life_area, Need.legal_domain)
+    return people_breakdown(conn, base, Case.client_id, Need.life_area, Need.legal_domain)
+
+
+def _needs(counts: Breakdown) -> Table:
     areas = list(LifeArea)
     domains: list = [*LegalDomain, None]
     area_names = labels.LIFE_AREA
@@ -487,24 +519,27 @@ def _needs(conn: Connection, in_scope, period: Period) -> Table:
     return _on_people(table, counts, areas, domains)
 
 
-def _referrals(conn: Connection, in_scope, period: Period) -> tuple[Table, Figure]:
-    """The referrals table and the Verweisberatung share, from one statement."""
-    known = [d.value for d in LegalDomain]
-    domain = sql_case((Partner.legal_domain.in_(known), Partner.legal_domain), else_=None)
+def _referral_counts(conn: Connection, in_scope, period: Period) -> Breakdown:
+    """The referrals in scope made in ``period`` by legal domain × status, the people behind
+    them and the Verweisberatung flag (live, one statement)."""
     base = (
         select(Referral.id)
         .join(Case, Referral.case_id == Case.id)
         .join(Partner, Referral.partner_id == Partner.id)
         .where(in_scope, Referral.referred_on.between(period.start, period.end))
     )
-    counts = people_breakdown(
+    return people_breakdown(
         conn,
         base,
         Case.client_id,
-        domain,
+        referral_domain(),
         Referral.status,
         flag=Referral.verweisberatung.is_(True),
     )
+
+
+def _referrals(counts: Breakdown) -> tuple[Table, Figure]:
+    """The referrals table and the Verweisberatung share."""
     domains: list = [*LegalDomain, None]
     keys = [d.value if d else None for d in domains]
     statuses = list(ReferralStatus)
@@ -539,8 +574,39 @@ def _verweisberatung(total: int, marked: int) -> Figure:
     )
 
 
-def _consultations(conn: Connection, in_scope, period: Period) -> list[Table]:
-    """The consultations by mode and the interpreter use by language, from one statement.
+@dataclass
+class _ConsultationCounts:
+    """Consultations of a period: per mode (count, minutes, people), per interpreter language
+    (count, people; None: language not given), the people in all and with an interpreter."""
+
+    by_mode: dict
+    by_language: dict
+    people: int
+    interpreted_people: int
+
+
+def _consultation_facts(facts: report_facts.Facts) -> _ConsultationCounts:
+    """``_ConsultationCounts`` from the state's facts (people capped, ``rules.facts_people``)."""
+    by_mode = {
+        mode: (records, minutes, people)
+        for (mode, _c), (records, minutes, _f, people) in facts.cells("consultations").items()
+        if mode is not None
+    }
+    by_language = {
+        code: (records, people)
+        for (code, _c), (records, _m, _f, people) in facts.cells("interpreters").items()
+    }
+    return _ConsultationCounts(
+        by_mode,
+        by_language,
+        facts.get("consultations", "all")[3],
+        facts.get("interpreters", "all")[3],
+    )
+
+
+def _consultation_counts(conn: Connection, in_scope, period: Period) -> _ConsultationCounts:
+    """The counts behind the consultations by mode and the interpreter use by language (live),
+    from one statement.
 
     Consultations are events: each cell rests on the people (distinct clients) behind it, and
     is suppressed when they are few, however many consultations they had. One pass over the
@@ -613,6 +679,13 @@ def _consultations(conn: Connection, in_scope, period: Period) -> list[Table]:
             total_people, interpreted_people = int(values[-2]), int(values[-1])
         else:
             by_language[code] = (int(values[-2]), int(values[-1]))
+    return _ConsultationCounts(by_mode, by_language, total_people, interpreted_people)
+
+
+def _consultations(counts: _ConsultationCounts) -> list[Table]:
+    """The consultations by mode and the interpreter use by language."""
+    by_mode, by_language = counts.by_mode, counts.by_language
+    total_people, interpreted_people = counts.people, counts.interpreted_people
     names = labels.CONSULTATION_MODE
     rows = []
     for mode in ConsultationMode:
@@ -817,13 +890,12 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Figure:
-    """Median days between holding and entering the consultations held in ``period`` (R6, the
-    rule of ``kimdb.cases.rules.median_lag_days``: Berlin calendar days, never negative),
-    taken from counts per lag (rows bounded by the number of days). PostgreSQL: the lag in SQL
-    (``timezone``), grouped by lag; SQLite: counts grouped by day held and hour entered (a DST
-    change falls on a full hour), the lag computed here. The state needs no case: the
-    consultations alone are read (an index-only scan with the report index on ``held_on``)."""
+def _lag_counts(conn: Connection, scope: Scope, in_scope, period: Period) -> dict[int, int]:
+    """Consultations held in ``period`` in scope per entry lag in days (R6, the rule of
+    ``kimdb.cases.rules.median_lag_days``: Berlin calendar days, never negative;
+    ``queries.entry_lag_counts``), rows bounded by the number of days. The state needs no
+    case: the consultations alone are read (an index-only scan with the report index on
+    ``held_on``)."""
     held = Consultation.held_on.between(period.start, period.end)
 
     def in_scope_held(query):
@@ -831,21 +903,11 @@ def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Fig
             return query.where(held)
         return query.join(Case, Consultation.case_id == Case.id).where(in_scope, held)
 
-    lags: dict[int, int] = {}
-    if conn.dialect.name == "postgresql":
-        lag = entry_lag_days()
-        for lag_days, n in conn.execute(in_scope_held(select(lag, func.count())).group_by(lag)):
-            lags[int(lag_days)] = int(n)
-    else:
-        hour = func.strftime("%Y-%m-%d %H:00:00", Consultation.entered_at)
-        for held_on, entered, n in conn.execute(
-            in_scope_held(select(Consultation.held_on, hour, func.count())).group_by(
-                Consultation.held_on, hour
-            )
-        ):
-            day = local_date(dt.datetime.fromisoformat(entered))
-            lag_days = max(0, (day - held_on).days)
-            lags[lag_days] = lags.get(lag_days, 0) + int(n)
+    return {lag: n for (_month, lag), n in entry_lag_counts(conn, in_scope_held).items()}
+
+
+def _lag_figure(lags: dict[int, int]) -> Figure:
+    """The median entry lag (R6) from consultations per lag in days (``_lag_counts``)."""
     count = sum(lags.values())
     median = median_of_counts(lags)
     return Figure(
