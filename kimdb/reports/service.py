@@ -9,6 +9,10 @@ bounded by the number of users or days, not of cases: the FTE periods of the cas
 scope, and the median entry lag (counts per lag; on SQLite per day held and hour entered). Each
 table is suppressed with ``kimdb.reports.rules.suppress``.
 
+The state over whole months reads consultations, needs, referrals and the entry lag from the
+nightly facts instead (``kimdb.reports.facts``; live SQL over 3.9 million consultations cannot
+take under 1 s); every other scope, and the rest of the state report, is read live.
+
 Erased clients (consent withdrawn, retention, R2) still count: they keep gender, country, year of
 birth, cases and stages; their residence status reads "unknown" after erasure.
 """
@@ -273,7 +277,13 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
     CM share against one third (R5, FAQ Q33); median entry lag (R6); withdrawn consents.
     Nine statements whatever the number of cases (issue 8; ten on PostgreSQL, which first sets
     ``queries.POSTGRESQL_SETTINGS``), on the read-only report database when one is configured
-    (``queries.report_connection``). The caller checks the scope (``check_scope``).
+    (``queries.report_connection``). The state first asks for the nightly facts
+    (``facts.usable``); when they may be used (period of whole months, refreshed within
+    ``rules.FACTS_MAX_AGE``, cap ≥ ``min_cell``) one statement over them
+    (``facts.read``) replaces the four of consultations, needs, referrals and entry lag, and
+    ``Report.facts_as_of`` gives their cut-off; the figures are the same as live for the data
+    of that moment. The published ``basis`` of a cell is capped at ``min_cell``
+    (``rules.cap_basis``) on both paths. The caller checks the scope (``check_scope``).
     """
     with report_connection() as conn:
         return _build_report(conn, scope, period, min_cell)
