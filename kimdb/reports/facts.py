@@ -13,6 +13,8 @@ What is stored, per month and per group (a cell, a row, a column, the whole):
   months, and at most ``cap`` distinct client ids (the smallest), whose union over the months
   of a period gives min(people, ``cap``) exactly (``rules.facts_people``). A cell's people only
   ever meet ``min_cell`` (``rules.primary_suppressed``), so ``cap`` ≥ ``min_cell`` suffices.
+- stages — the open cases at the end of the day before each month's first day by stage
+  and kind (counts only; "Offene Fälle am Periodenende nach Phase" of a period ending then).
 - needs — "all needs of the cases active in the period": for a month-aligned period these
   are the needs of the cases open at the end of the day before its start (a stock, stored per
   month start, "needs_open") and of the cases opened within it (a flow per opening month,
@@ -43,6 +45,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy import case as sql_case
@@ -58,6 +61,7 @@ from kimdb.reports.queries import (
     Breakdown,
     entry_lag_counts,
     month_index_of,
+    open_stage_counts,
     referral_domain,
 )
 from kimdb.timeutil import local_date, now
@@ -112,6 +116,8 @@ def refresh(cap: int) -> RefreshSummary:
         rows += _group_facts(conn, "needs_opened", _needs_opened(), _ALL_PARTS, cap)
         for index in range(first, last + 1):
             rows += _group_facts(conn, "needs_open", _needs_open(index), _ALL_PARTS, cap)
+        for index in range(first, last + 2):  # the end of every month covered
+            rows += _stage_facts(conn, index)
         rows += _lag_facts(conn)
         conn.execute(delete(ReportFact))
         conn.execute(delete(ReportFactRefresh))
@@ -322,6 +328,17 @@ def _fact(measure, part, month, closed_month, row_key, column_key) -> dict:
     }
 
 
+def _stage_facts(conn: Connection, index: int) -> list[dict]:
+    """The cases open at the end of the day before the first day of month ``index``, per stage
+    then (row_key) and kind (column_key): "Offene Fälle am Periodenende nach Phase" of a
+    period ending that day (``queries.open_stage_counts``)."""
+    day = rules.month_of_index(index) - dt.timedelta(days=1)
+    return [
+        _fact("stages", "cell", index, None, stage, kind) | {"records": int(n)}
+        for stage, kind, n in open_stage_counts(conn, true(), day)
+    ]
+
+
 def _lag_facts(conn: Connection) -> list[dict]:
     """Consultations per month held and entry lag in days (row_key: the lag)."""
     counts = entry_lag_counts(conn, lambda query: query, by_month=True)
@@ -420,16 +437,20 @@ class Facts:
 def read(conn: Connection, refresh_row: Refresh, period: Period) -> Facts:
     """Sum the facts over ``period`` (month-aligned and covered: ``usable``) in one
     statement: the events and the needs of the cases opened in its months, plus the stock of
-    needs at its start, stock and flow of needs together as ``NEEDS``. People are the distinct
+    needs at its start (stock and flow of needs together as ``NEEDS``) and the stages of the
+    cases open at its end. People are the distinct
     ids of a group over the months, capped (``rules.facts_people``)."""
     f = ReportFact
     measure = sql_case((f.measure.in_(["needs_open", "needs_opened"]), NEEDS), else_=f.measure)
     in_period = and_(
-        f.measure != "needs_open",
+        f.measure.not_in(["needs_open", "stages"]),
         f.month.between(period.start, period.end),
         or_(f.closed_month.is_(None), f.closed_month >= period.start),
     )
-    stock = and_(f.measure == "needs_open", f.month == period.start)
+    stock = or_(
+        and_(f.measure == "needs_open", f.month == period.start),
+        and_(f.measure == "stages", f.month == period.end + dt.timedelta(days=1)),
+    )
     query = (
         select(
             measure,

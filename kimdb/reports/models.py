@@ -24,15 +24,16 @@ class ReportFact(db.Model):
     """One count or one client id of one group of the report in one calendar month.
 
     ``measure`` names the figure ("consultations", "interpreters", "lag", "referrals",
-    "needs_open", "needs_opened"; ``kimdb.reports.facts``), ``part`` the group kind ("cell",
-    "row", "column", "all"), ``row_key`` and ``column_key`` the group (None: "ohne Angabe" or
-    not grouped). A count row has ``client_id`` None and carries ``records`` (and ``minutes``,
-    ``flagged``); an id row carries one of the at most ``cap`` smallest client ids of the group
-    in that month and zeros. ``month`` is the first day of the month the records fall into
-    ("needs_open": the month at whose start the cases were open). ``closed_month``: for
-    "needs_opened" only, the month of a closure dated before the case's opening month (a data
-    error the live report also honours); None otherwise. No foreign key: the facts are a
-    snapshot, replaced whole, and must never hold up the erasure of a client.
+    "needs_open", "needs_opened", "stages"; ``kimdb.reports.facts``), ``part`` the group
+    kind ("cell", "row", "column", "all"), ``row_key`` and ``column_key`` the group (None:
+    "ohne Angabe" or not grouped). A count row has ``client_id`` None and carries
+    ``records`` (and ``minutes``, ``flagged``); an id row carries one of the at most ``cap``
+    smallest client ids of the group in that month and zeros. ``month`` is the first day of
+    the month the records fall into ("needs_open", "stages": the month at whose start the
+    cases were open). ``closed_month``: for "needs_opened" only, the month of a closure dated
+    before the case's opening month (a data error the live report also honours); None
+    otherwise. No foreign key: the facts are a snapshot, replaced whole, and must never hold
+    up the erasure of a client.
     """
 
     __tablename__ = "report_facts"

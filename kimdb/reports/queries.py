@@ -21,21 +21,24 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    and_,
     cast,
     extract,
     func,
     literal,
     null,
+    or_,
     select,
     union_all,
 )
 from sqlalchemy import case as sql_case
 
-from kimdb.cases.models import Consultation, LegalDomain
+from kimdb.cases.models import Case, Consultation, LegalDomain, StageChange
 from kimdb.cases.queries import entry_lag_days
+from kimdb.cases.rules import Stage
 from kimdb.extensions import db
 from kimdb.orgs.models import Partner
-from kimdb.timeutil import local_date
+from kimdb.timeutil import LOCAL_ZONE, local_date
 
 REPORTS_BIND = "reports"
 """Bind key of the read-only report database (``config.Config``, ``SQLALCHEMY_BINDS``)."""
@@ -215,3 +218,48 @@ def referral_domain() -> ColumnElement[str | None]:
     else None ("ohne Rechtskreis")."""
     known = [d.value for d in LegalDomain]
     return sql_case((Partner.legal_domain.in_(known), Partner.legal_domain), else_=None)
+
+
+def open_at(day: dt.date) -> ColumnElement[bool]:
+    """SQL condition on ``Case``: open at the end of ``day`` (``kimdb.caseload.rules.open_on``)."""
+    return and_(Case.opened_on <= day, or_(Case.closed_on.is_(None), Case.closed_on > day))
+
+
+def cutoff(day: dt.date) -> dt.datetime:
+    """The first moment after ``day`` in Berlin, as UTC (stage history is kept as moments)."""
+    following = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=LOCAL_ZONE)
+    return following.astimezone(dt.UTC)
+
+
+def open_stage_counts(conn: Connection, in_scope: ColumnElement[bool], day: dt.date) -> list:
+    """The cases in scope (``in_scope``, a condition on ``Case``) open at the end of ``day``,
+    counted per stage then and kind: (stage value, kind, count) rows. The stage of a case is
+    its last change before the end of ``day`` other than the closure (intake without one),
+    looked up per open case (index on stage_changes.case_id) instead of grouping the whole
+    history. One statement."""
+    last_stage = (
+        select(StageChange.to_stage)
+        .where(
+            StageChange.case_id == Case.id,
+            StageChange.changed_at < cutoff(day),
+            StageChange.to_stage != Stage.CLOSED,
+        )
+        .order_by(StageChange.id.desc())
+        .limit(1)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    open_cases = (
+        select(Case.kind.label("kind"), last_stage.label("stage"))
+        .where(in_scope, open_at(day))
+        .subquery()
+    )
+    stage_then = func.coalesce(open_cases.c.stage, Stage.INTAKE.value)
+    return [
+        tuple(row)
+        for row in conn.execute(
+            select(stage_then, open_cases.c.kind, func.count()).group_by(
+                stage_then, open_cases.c.kind
+            )
+        )
+    ]

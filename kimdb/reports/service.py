@@ -51,7 +51,6 @@ from kimdb.cases.models import (
     Need,
     Referral,
     ReferralStatus,
-    StageChange,
 )
 from kimdb.cases.rules import (
     CM_PATH,
@@ -70,13 +69,16 @@ from kimdb.reports import rules
 from kimdb.reports.model import Cell, Figure, Period, Report, Scope, ScopeKind, Table
 from kimdb.reports.queries import (
     Breakdown,
+    cutoff,
     entry_lag_counts,
+    open_at,
+    open_stage_counts,
     people_breakdown,
     referral_domain,
     report_connection,
 )
 from kimdb.rules import RuleViolation
-from kimdb.timeutil import LOCAL_ZONE, now
+from kimdb.timeutil import now
 
 
 class NotAllowed(RuleViolation):
@@ -189,11 +191,6 @@ def _count_if(condition) -> ColumnElement[int]:
     return func.count().filter(condition)
 
 
-def _open_at(day: dt.date) -> ColumnElement[bool]:
-    """Open at the end of ``day`` (``kimdb.caseload.rules.open_on``)."""
-    return and_(Case.opened_on <= day, or_(Case.closed_on.is_(None), Case.closed_on > day))
-
-
 def _active_in(period: Period) -> ColumnElement[bool]:
     """The case was open on at least one day of ``period``."""
     return and_(
@@ -301,17 +298,21 @@ def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int)
         referral_counts = facts.breakdown("referrals")
         consultation_counts = _consultation_facts(facts)
         lags = {int(row): values[0] for (row, _c), values in facts.cells("lag").items()}
+        stage_counts = [
+            (stage, kind, values[0]) for (stage, kind), values in facts.cells("stages").items()
+        ]
     else:
         needs = _need_counts(conn, in_scope, period)
         referral_counts = _referral_counts(conn, in_scope, period)
         consultation_counts = _consultation_counts(conn, in_scope, period)
         lags = _lag_counts(conn, scope, in_scope, period)
+        stage_counts = open_stage_counts(conn, in_scope, period.end)
     days = rules.month_ends_within(period)
     counts = _case_counts(conn, in_scope, period, days)
     referrals, verweisberatung = _referrals(referral_counts)
     tables = [
         _cases_by_kind(counts),
-        _open_by_stage(conn, in_scope, period),
+        _open_by_stage(stage_counts),
         _closure_reasons(counts),
         _needs(needs),
         referrals,
@@ -399,11 +400,11 @@ def _case_counts(conn: Connection, in_scope, period: Period, days: list[dt.date]
             Case.kind,
             reason,
             _count_if(closed_in),
-            _count_if(and_(opened_by_end, _open_at(before))),
+            _count_if(and_(opened_by_end, open_at(before))),
             _count_if(Case.opened_on.between(period.start, period.end)),
             _count_if(and_(opened_by_end, closed_in)),
-            _count_if(_open_at(period.end)),
-            *(_count_if(_open_at(day)) for day in days),
+            _count_if(open_at(period.end)),
+            *(_count_if(open_at(day)) for day in days),
         )
         .where(in_scope, or_(opened_by_end, closed_in))
         .group_by(Case.kind, reason)
@@ -441,37 +442,9 @@ def _cases_by_kind(counts: _CaseCounts) -> Table:
     return table
 
 
-def _cutoff(day: dt.date) -> dt.datetime:
-    """The first moment after ``day`` in Berlin, as UTC (stage history is kept as moments)."""
-    following = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=LOCAL_ZONE)
-    return following.astimezone(dt.UTC)
-
-
-def _open_by_stage(conn: Connection, in_scope, period: Period) -> Table:
-    # The stage of each case open at the end: its last change before the end other than the
-    # closure, looked up per open case (index on stage_changes.case_id) instead of grouping
-    # the whole history.
-    last_stage = (
-        select(StageChange.to_stage)
-        .where(
-            StageChange.case_id == Case.id,
-            StageChange.changed_at < _cutoff(period.end),
-            StageChange.to_stage != Stage.CLOSED,
-        )
-        .order_by(StageChange.id.desc())
-        .limit(1)
-        .correlate(Case)
-        .scalar_subquery()
-    )
-    open_cases = (
-        select(Case.kind.label("kind"), last_stage.label("stage"))
-        .where(in_scope, _open_at(period.end))
-        .subquery()
-    )
-    stage_then = func.coalesce(open_cases.c.stage, Stage.INTAKE.value)
-    result = conn.execute(
-        select(stage_then, open_cases.c.kind, func.count()).group_by(stage_then, open_cases.c.kind)
-    ).all()
+def _open_by_stage(result: list[tuple]) -> Table:
+    """The open cases at the period's end by stage and kind, from (stage, kind, count) rows
+    (``queries.open_stage_counts``, live, or the state's facts)."""
     stages = [s for s in CM_PATH if s is not Stage.CLOSED] + [Stage.COUNSELLING]
     assert set(KB_PATH) - {Stage.CLOSED} <= set(stages)
     values = _grid(((Stage(s), k, n) for s, k, n in result), stages, KINDS)
@@ -931,14 +904,14 @@ def _lag_figure(lags: dict[int, int]) -> Figure:
 
 def _withdrawn(conn: Connection, in_scope, period: Period) -> Figure:
     """Consents withdrawn in ``period`` by clients with a case in scope (count only, R2)."""
-    start = _cutoff(period.start - dt.timedelta(days=1))
+    start = cutoff(period.start - dt.timedelta(days=1))
     clients = select(Case.client_id).where(in_scope)
     count = conn.scalar(
         select(func.count(Consent.id))
         .join(Client, Client.consent_id == Consent.id)
         .where(
             Consent.withdrawn_at >= start,
-            Consent.withdrawn_at < _cutoff(period.end),
+            Consent.withdrawn_at < cutoff(period.end),
             Client.id.in_(clients),
         )
     )

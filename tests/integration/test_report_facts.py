@@ -19,6 +19,7 @@ from kimdb.cases.models import (
     Need,
     Referral,
     ReferralStatus,
+    StageChange,
 )
 from kimdb.cases.rules import CaseKind, ClosureReason, Stage
 from kimdb.extensions import transaction
@@ -116,6 +117,18 @@ def varied(db):
         for index, (case, owner) in enumerate(cases):
             opened, closed = CASES[index]
             last = closed if closed and closed > opened else d(2025, 12, 31)
+            if index % 3 != 2:  # a later stage, reached 40 days after the opening
+                session.add(
+                    StageChange(
+                        case_id=case.id,
+                        from_stage=Stage.INTAKE,
+                        to_stage=Stage.ASSESSMENT if index % 2 else Stage.COUNSELLING,
+                        changed_by_id=owner.id,
+                        changed_at=dt.datetime.combine(
+                            opened + dt.timedelta(days=40), dt.time(22, 30), tzinfo=UTC
+                        ),
+                    )
+                )
             for n in range(index % 4 + 1):
                 session.add(
                     Need(
@@ -179,7 +192,7 @@ def _same_but_cut_off(report):
     return dataclasses.replace(report, created_at=None, facts_as_of=None)
 
 
-@pytest.mark.parametrize("min_cell", [2, 3, 5])
+@pytest.mark.parametrize("min_cell", [1, 2, 3, 5])
 def test_the_facts_give_the_live_report_for_years_quarters_halves_and_ranges(varied, min_cell):
     live = {p: build_report(STATE, p, min_cell) for p in PERIODS}
     assert all(r.facts_as_of is None for r in live.values())
@@ -199,6 +212,8 @@ def test_the_data_are_varied_enough_to_mean_something(varied):
     assert consultations.column_totals[0].value > 30
     assert report.table("interpreters").rows
     assert report.table("referrals").column_totals[-1].value > 5
+    stages = build_report(STATE, PERIODS[0], 1).table("open_by_stage")
+    assert sum(1 for _label, cells in stages.rows if any(c.value for c in cells)) >= 2
 
 
 def test_a_later_change_shows_only_after_the_next_refresh(varied):
