@@ -13,6 +13,10 @@ What is stored, per month and per group (a cell, a row, a column, the whole):
   months, and at most ``cap`` distinct client ids (the smallest), whose union over the months
   of a period gives min(people, ``cap``) exactly (``rules.facts_people``). A cell's people only
   ever meet ``min_cell`` (``rules.primary_suppressed``), so ``cap`` ≥ ``min_cell`` suffices.
+- whole periods — for every year, half and quarter covered, the case counts ("Fälle nach
+  Art", closure reasons, open cases at the month ends) and the people by age group, gender,
+  country group and residence status: exact person counts, which no sum of months gives; a
+  free from–to range reads these live.
 - stages — the open cases at the end of the day before each month's first day by stage
   and kind (counts only; "Offene Fälle am Periodenende nach Phase" of a period ending then).
 - needs — "all needs of the cases active in the period": for a month-aligned period these
@@ -59,6 +63,10 @@ from kimdb.reports.models import ReportFact, ReportFactRefresh
 from kimdb.reports.queries import (
     POSTGRESQL_SETTINGS,
     Breakdown,
+    CaseCounts,
+    ClientCounts,
+    case_counts,
+    client_counts,
     entry_lag_counts,
     month_index_of,
     open_stage_counts,
@@ -118,6 +126,9 @@ def refresh(cap: int) -> RefreshSummary:
             rows += _group_facts(conn, "needs_open", _needs_open(index), _ALL_PARTS, cap)
         for index in range(first, last + 2):  # the end of every month covered
             rows += _stage_facts(conn, index)
+        for year in range(first // 12, last // 12 + 1):
+            for period in rules.standard_periods(year):
+                rows += _period_facts(conn, period)
         rows += _lag_facts(conn)
         conn.execute(delete(ReportFact))
         conn.execute(delete(ReportFactRefresh))
@@ -325,6 +336,7 @@ def _fact(measure, part, month, closed_month, row_key, column_key) -> dict:
         "minutes": 0,
         "flagged": 0,
         "client_id": None,
+        "period_end": None,
     }
 
 
@@ -337,6 +349,36 @@ def _stage_facts(conn: Connection, index: int) -> list[dict]:
         _fact("stages", "cell", index, None, stage, kind) | {"records": int(n)}
         for stage, kind, n in open_stage_counts(conn, true(), day)
     ]
+
+
+def _period_facts(conn: Connection, period: Period) -> list[dict]:
+    """The facts of one year, half or quarter as a whole (``month`` its first day,
+    ``period_end`` its last): the case counts of "Fälle nach Art", the closure reasons and the
+    open cases on each month end (``queries.case_counts``), and the people by age group ×
+    gender, country group and residence status (``queries.client_counts``: exact person
+    counts, which no sum over months gives). A "period" row marks the period as present."""
+
+    def fact(measure, row, column, n) -> dict:
+        return _fact(measure, "cell", rules.month_index(period.start), None, row, column) | {
+            "records": int(n),
+            "period_end": period.end,
+        }
+
+    days = rules.month_ends_within(period)
+    counts = case_counts(conn, true(), period, days)
+    people = client_counts(conn, true(), period)
+    rows = [fact("period", None, None, 1)]
+    rows += [
+        fact("cases_by_kind", kind, str(i), n)
+        for kind, values in counts.by_kind.items()
+        for i, n in enumerate(values)
+    ]
+    rows += [fact("closure_reasons", reason, kind, n) for reason, kind, n in counts.reasons]
+    rows += [fact("open_on_days", str(i), None, n) for i, n in enumerate(counts.open_on_days)]
+    rows += [fact("clients_age", age, gender, n) for (age, gender), n in people.ages.items()]
+    rows += [fact("clients_country", key, None, n) for key, n in people.countries.items()]
+    rows += [fact("clients_status", key, None, n) for key, n in people.statuses.items()]
+    return rows
 
 
 def _lag_facts(conn: Connection) -> list[dict]:
@@ -414,6 +456,31 @@ class Facts:
             if m == measure and part == "cell"
         }
 
+    def has_period(self) -> bool:
+        """True if the period read is a year, half or quarter with facts of its own
+        (``_period_facts``): then the case counts and the people come from them too."""
+        return ("period", "cell", None, None) in self.groups
+
+    def case_counts(self, days: int) -> CaseCounts:
+        """``queries.case_counts`` of the period from its facts (``has_period``); ``days``:
+        the number of days of ``rules.month_ends_within``."""
+        by_kind: dict = {}
+        for (kind, index), values in self.cells("cases_by_kind").items():
+            by_kind.setdefault(kind, [0, 0, 0, 0])[int(index)] = values[0]
+        reasons = [(r, k, v[0]) for (r, k), v in self.cells("closure_reasons").items()]
+        open_on_days = [0] * days
+        for (index, _c), values in self.cells("open_on_days").items():
+            open_on_days[int(index)] = values[0]
+        return CaseCounts(by_kind, reasons, open_on_days)
+
+    def client_counts(self) -> ClientCounts:
+        """``queries.client_counts`` of the period from its facts (``has_period``)."""
+        return ClientCounts(
+            {key: v[0] for key, v in self.cells("clients_age").items()},
+            {row: v[0] for (row, _c), v in self.cells("clients_country").items()},
+            {row: v[0] for (row, _c), v in self.cells("clients_status").items()},
+        )
+
     def breakdown(self, measure: str) -> Breakdown:
         """``measure`` as a ``queries.Breakdown`` (what ``people_breakdown`` gives live), with
         people capped at ``cap``. String keys match the StrEnum members of the live one."""
@@ -451,6 +518,7 @@ def read(conn: Connection, refresh_row: Refresh, period: Period) -> Facts:
         and_(f.measure == "needs_open", f.month == period.start),
         and_(f.measure == "stages", f.month == period.end + dt.timedelta(days=1)),
     )
+    whole = and_(f.month == period.start, f.period_end == period.end)
     query = (
         select(
             measure,
@@ -462,7 +530,7 @@ def read(conn: Connection, refresh_row: Refresh, period: Period) -> Facts:
             func.sum(f.flagged),
             func.count(f.client_id.distinct()),
         )
-        .where(or_(in_period, stock))
+        .where(or_(and_(f.period_end.is_(None), or_(in_period, stock)), whole))
         .group_by(measure, f.part, f.row_key, f.column_key)
     )
     facts = Facts(refresh_row)

@@ -32,7 +32,9 @@ class ReportFact(db.Model):
     the month the records fall into ("needs_open", "stages": the month at whose start the
     cases were open). ``closed_month``: for "needs_opened" only, the month of a closure dated
     before the case's opening month (a data error the live report also honours); None
-    otherwise. No foreign key: the facts are a snapshot, replaced whole, and must never hold
+    otherwise. ``period_end``: for the facts of a whole year, half or quarter (cases and
+    clients, counted over the period as a whole), its last day; ``month`` is then its first.
+    No foreign key: the facts are a snapshot, replaced whole, and must never hold
     up the erasure of a client.
     """
 
@@ -50,6 +52,7 @@ class ReportFact(db.Model):
     minutes: Mapped[int] = mapped_column(BigInteger)
     flagged: Mapped[int] = mapped_column(BigInteger)
     client_id: Mapped[int | None] = mapped_column(Integer)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ReportFactRefresh(db.Model):

@@ -35,9 +35,12 @@ from sqlalchemy import case as sql_case
 
 from kimdb.cases.models import Case, Consultation, LegalDomain, StageChange
 from kimdb.cases.queries import entry_lag_days
-from kimdb.cases.rules import Stage
+from kimdb.cases.rules import CaseKind, ClosureReason, Stage
+from kimdb.clients.models import Client
 from kimdb.extensions import db
 from kimdb.orgs.models import Partner
+from kimdb.reports import rules
+from kimdb.reports.model import Period
 from kimdb.timeutil import LOCAL_ZONE, local_date
 
 REPORTS_BIND = "reports"
@@ -263,3 +266,120 @@ def open_stage_counts(conn: Connection, in_scope: ColumnElement[bool], day: dt.d
             )
         )
     ]
+
+
+def count_if(condition) -> ColumnElement[int]:
+    """``count(*) FILTER (WHERE condition)``: the rows for which ``condition`` holds (SQLite
+    3.30 and PostgreSQL)."""
+    return func.count().filter(condition)
+
+
+def active_in(period: Period) -> ColumnElement[bool]:
+    """The case was open on at least one day of ``period``."""
+    return and_(
+        Case.opened_on <= period.end,
+        or_(Case.closed_on.is_(None), Case.closed_on >= period.start),
+    )
+
+
+@dataclass
+class CaseCounts:
+    """Case counts of one pass over the cases (``case_counts``): per kind the four measures
+    of "Fälle nach Art" (open the day before the start, new, closed, open at the end), closed
+    cases per (closure reason, kind), and the open cases on each day of
+    ``rules.month_ends_within`` (all kinds)."""
+
+    by_kind: dict[CaseKind, list[int]]
+    reasons: list[tuple[ClosureReason, CaseKind, int]]
+    open_on_days: list[int]
+
+
+def case_counts(
+    conn: Connection, in_scope: ColumnElement[bool], period: Period, days: list[dt.date]
+) -> CaseCounts:
+    """One statement over the cases in scope for "Fälle nach Art", the closure reasons and the
+    caseload figures, grouped by kind and (for cases closed in the period) closure reason.
+
+    A case closed in the period counts for the closure reasons even if its opening date lies
+    after the period (a data error the other measures leave out by ``opened_on``)."""
+    before = period.start - dt.timedelta(days=1)
+    closed_in = Case.closed_on.between(period.start, period.end)
+    opened_by_end = Case.opened_on <= period.end
+    reason = sql_case((closed_in, Case.closure_reason), else_=None)
+    result = conn.execute(
+        select(
+            Case.kind,
+            reason,
+            count_if(closed_in),
+            count_if(and_(opened_by_end, open_at(before))),
+            count_if(Case.opened_on.between(period.start, period.end)),
+            count_if(and_(opened_by_end, closed_in)),
+            count_if(open_at(period.end)),
+            *(count_if(open_at(day)) for day in days),
+        )
+        .where(in_scope, or_(opened_by_end, closed_in))
+        .group_by(Case.kind, reason)
+    ).all()
+    by_kind: dict[CaseKind, list[int]] = {}
+    reasons = []
+    open_on_days = [0] * len(days)
+    for kind, closure_reason, closed_any, *measures in result:
+        sums = by_kind.setdefault(kind, [0, 0, 0, 0])
+        for index in range(4):
+            sums[index] += int(measures[index])
+        for index, n in enumerate(measures[4:]):
+            open_on_days[index] += int(n)
+        if closure_reason is not None:
+            reasons.append((closure_reason, kind, int(closed_any)))
+    return CaseCounts(by_kind, reasons, open_on_days)
+
+
+@dataclass
+class ClientCounts:
+    """The people of a period by age group and gender, by country-of-origin group and by
+    residence status (``client_counts``); keys as in ``rules.AGE_GROUPS``,
+    ``rules.COUNTRY_GROUPS``, ``Gender`` and ``ResidenceStatus`` (None: not given)."""
+
+    ages: dict[tuple, int] = field(default_factory=dict)
+    countries: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=dict)
+
+
+def client_counts(conn: Connection, in_scope: ColumnElement[bool], period: Period) -> ClientCounts:
+    """One statement: the people with a case in scope open in ``period``, grouped by age group
+    (age reached in the year of the period's end), gender, country group and residence status
+    (rows bounded by the number of key values), summed per table here."""
+    people = select(Case.client_id).where(in_scope, active_in(period)).distinct().subquery()
+    year = period.end.year
+    age = literal(year) - Client.birth_year
+    whens = []
+    for key, _name, low, high in rules.AGE_GROUPS:
+        condition = age >= low if high is None else and_(age >= low, age <= high)
+        whens.append(
+            (and_(Client.birth_year.is_not(None), Client.birth_year <= year, condition), key)
+        )
+    age_key = sql_case(*whens, else_=rules.AGE_UNKNOWN[0])
+    whens = [(Client.country_of_origin == code, code) for code in rules.OWN_GROUP_COUNTRIES]
+    whens += [
+        (Client.country_of_origin.in_(sorted(rules.EU_COUNTRIES)), "eu"),
+        (Client.country_of_origin == "DE", "de"),
+        (
+            or_(Client.country_of_origin.is_(None), Client.country_of_origin.in_(["", "XX", "ZZ"])),
+            "unknown",
+        ),
+    ]
+    country_key = sql_case(*whens, else_="third")
+    ages: dict[tuple, int] = {}
+    countries: dict = {}
+    statuses: dict = {}
+    for age_group, gender, country, status, n in conn.execute(
+        select(age_key, Client.gender, country_key, Client.residence_status, func.count())
+        .select_from(Client)
+        .join(people, people.c.client_id == Client.id)
+        .group_by(age_key, Client.gender, country_key, Client.residence_status)
+    ):
+        ages[age_group, gender] = ages.get((age_group, gender), 0) + int(n)
+        countries[country] = countries.get(country, 0) + int(n)
+        statuses[status] = statuses.get(status, 0) + int(n)
+
+    return ClientCounts(ages, countries, statuses)

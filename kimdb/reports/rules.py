@@ -593,6 +593,16 @@ def _next_month(month: dt.date) -> dt.date:
     )
 
 
+def standard_periods(year: int) -> list[Period]:
+    """The year, its two halves and four quarters (``parse_period``): the periods the report
+    form offers besides free ranges, for which the state's facts hold whole-period figures."""
+    return (
+        [parse_period("year", year)]
+        + [parse_period("half", year, n) for n in (1, 2)]
+        + [parse_period("quarter", year, n) for n in (1, 2, 3, 4)]
+    )
+
+
 def month_index(day: dt.date) -> int:
     """Months since year 0 of the month of ``day`` (year × 12 + month − 1), as the refresh
     groups records in SQL; ``month_of_index`` gives the month's first day back."""

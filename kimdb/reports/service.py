@@ -27,7 +27,6 @@ from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    and_,
     func,
     literal,
     null,
@@ -69,9 +68,14 @@ from kimdb.reports import rules
 from kimdb.reports.model import Cell, Figure, Period, Report, Scope, ScopeKind, Table
 from kimdb.reports.queries import (
     Breakdown,
+    CaseCounts,
+    ClientCounts,
+    active_in,
+    case_counts,
+    client_counts,
+    count_if,
     cutoff,
     entry_lag_counts,
-    open_at,
     open_stage_counts,
     people_breakdown,
     referral_domain,
@@ -185,20 +189,6 @@ def _case_managers_in_scope(scope: Scope):
 # -- Helpers -----------------------------------------------------------------------------------
 
 
-def _count_if(condition) -> ColumnElement[int]:
-    """``count(*) FILTER (WHERE condition)``: the rows for which ``condition`` holds (SQLite
-    3.30 and PostgreSQL)."""
-    return func.count().filter(condition)
-
-
-def _active_in(period: Period) -> ColumnElement[bool]:
-    """The case was open on at least one day of ``period``."""
-    return and_(
-        Case.opened_on <= period.end,
-        or_(Case.closed_on.is_(None), Case.closed_on >= period.start),
-    )
-
-
 KINDS = (CaseKind.CASE_MANAGEMENT, CaseKind.SHORT_COUNSELLING)
 
 
@@ -308,7 +298,13 @@ def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int)
         lags = _lag_counts(conn, scope, in_scope, period)
         stage_counts = open_stage_counts(conn, in_scope, period.end)
     days = rules.month_ends_within(period)
-    counts = _case_counts(conn, in_scope, period, days)
+    if refresh is not None and facts.has_period():
+        # A year, half or quarter: the cases and the people from the facts of that period.
+        counts = facts.case_counts(len(days))
+        people = facts.client_counts()
+    else:
+        counts = case_counts(conn, in_scope, period, days)
+        people = client_counts(conn, in_scope, period)
     referrals, verweisberatung = _referrals(referral_counts)
     tables = [
         _cases_by_kind(counts),
@@ -317,7 +313,7 @@ def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int)
         _needs(needs),
         referrals,
         *_consultations(consultation_counts),
-        *_clients(conn, in_scope, period),
+        *_clients(people),
     ]
     report.tables = _linked(
         [
@@ -373,57 +369,7 @@ def _linked(tables: list[Table]) -> list[Table]:
     return [rules.withhold(t) if t.key in withhold else t for t in tables]
 
 
-@dataclass
-class _CaseCounts:
-    """Case counts of one pass over the cases (``_case_counts``): per kind the four measures
-    of "Fälle nach Art" (open the day before the start, new, closed, open at the end), closed
-    cases per (closure reason, kind), and the open cases on each day of
-    ``rules.month_ends_within`` (all kinds)."""
-
-    by_kind: dict[CaseKind, list[int]]
-    reasons: list[tuple[ClosureReason, CaseKind, int]]
-    open_on_days: list[int]
-
-
-def _case_counts(conn: Connection, in_scope, period: Period, days: list[dt.date]) -> _CaseCounts:
-    """One statement over the cases in scope for "Fälle nach Art", the closure reasons and the
-    caseload figures, grouped by kind and (for cases closed in the period) closure reason.
-
-    A case closed in the period counts for the closure reasons even if its opening date lies
-    after the period (a data error the other measures leave out by ``opened_on``)."""
-    before = period.start - dt.timedelta(days=1)
-    closed_in = Case.closed_on.between(period.start, period.end)
-    opened_by_end = Case.opened_on <= period.end
-    reason = sql_case((closed_in, Case.closure_reason), else_=None)
-    result = conn.execute(
-        select(
-            Case.kind,
-            reason,
-            _count_if(closed_in),
-            _count_if(and_(opened_by_end, open_at(before))),
-            _count_if(Case.opened_on.between(period.start, period.end)),
-            _count_if(and_(opened_by_end, closed_in)),
-            _count_if(open_at(period.end)),
-            *(_count_if(open_at(day)) for day in days),
-        )
-        .where(in_scope, or_(opened_by_end, closed_in))
-        .group_by(Case.kind, reason)
-    ).all()
-    by_kind: dict[CaseKind, list[int]] = {}
-    reasons = []
-    open_on_days = [0] * len(days)
-    for kind, closure_reason, closed_any, *measures in result:
-        sums = by_kind.setdefault(kind, [0, 0, 0, 0])
-        for index in range(4):
-            sums[index] += int(measures[index])
-        for index, n in enumerate(measures[4:]):
-            open_on_days[index] += int(n)
-        if closure_reason is not None:
-            reasons.append((closure_reason, kind, int(closed_any)))
-    return _CaseCounts(by_kind, reasons, open_on_days)
-
-
-def _cases_by_kind(counts: _CaseCounts) -> Table:
+def _cases_by_kind(counts: CaseCounts) -> Table:
     measures = [
         _("offen am Periodenbeginn"),
         _("neu eröffnet"),
@@ -461,7 +407,7 @@ def _open_by_stage(result: list[tuple]) -> Table:
     return table
 
 
-def _closure_reasons(counts: _CaseCounts) -> Table:
+def _closure_reasons(counts: CaseCounts) -> Table:
     reasons = list(ClosureReason)
     values = _grid(counts.reasons, reasons, KINDS)
     names = labels.CLOSURE_REASON
@@ -478,7 +424,7 @@ def _closure_reasons(counts: _CaseCounts) -> Table:
 def _need_counts(conn: Connection, in_scope, period: Period) -> Breakdown:
     """All needs of the cases in scope active in ``period`` by life area × legal domain, and
     the people behind them (live)."""
-    base = select(Need.id).join(Case, Need.case_id == Case.id).where(in_scope, _active_in(period))
+    base = select(Need.id).join(Case, Need.case_id == Case.id).where(in_scope, active_in(period))
     return people_breakdown(conn, base, Case.client_id, Need.life_area, Need.legal_domain)
 
 
@@ -609,7 +555,7 @@ def _consultation_counts(conn: Connection, in_scope, period: Period) -> _Consult
             Consultation.interpreter_used.label("interpreted"),
             language.label("language"),
             func.count().label("n"),
-            *(_count_if(Consultation.mode == mode).label(f"n_{i}") for i, mode in enumerate(modes)),
+            *(count_if(Consultation.mode == mode).label(f"n_{i}") for i, mode in enumerate(modes)),
             *(
                 func.coalesce(
                     func.sum(Consultation.duration_minutes).filter(Consultation.mode == mode), 0
@@ -641,7 +587,7 @@ def _consultation_counts(conn: Connection, in_scope, period: Period) -> _Consult
         null(),
         *(func.coalesce(func.sum(pc[f"n_{i}"]), 0) for i in range(len(modes))),
         *(func.coalesce(func.sum(pc[f"minutes_{i}"]), 0) for i in range(len(modes))),
-        *(_count_if(pc[f"n_{i}"] > 0) for i in range(len(modes))),
+        *(count_if(pc[f"n_{i}"] > 0) for i in range(len(modes))),
         func.count(),
         func.coalesce(func.sum(pc.interpreted), 0),
     )
@@ -722,43 +668,11 @@ def _consultations(counts: _ConsultationCounts) -> list[Table]:
     return [consultations, interpreters]
 
 
-def _clients(conn: Connection, in_scope, period: Period) -> list[Table]:
-    """The three client tables (age group × gender, country group, residence status) from one
-    statement: the people with a case open in the period, grouped by all four keys (rows
-    bounded by the number of key values), summed per table here."""
-    people = select(Case.client_id).where(in_scope, _active_in(period)).distinct().subquery()
-    year = period.end.year
-    age = literal(year) - Client.birth_year
-    whens = []
-    for key, _name, low, high in rules.AGE_GROUPS:
-        condition = age >= low if high is None else and_(age >= low, age <= high)
-        whens.append(
-            (and_(Client.birth_year.is_not(None), Client.birth_year <= year, condition), key)
-        )
-    age_key = sql_case(*whens, else_=rules.AGE_UNKNOWN[0])
-    whens = [(Client.country_of_origin == code, code) for code in rules.OWN_GROUP_COUNTRIES]
-    whens += [
-        (Client.country_of_origin.in_(sorted(rules.EU_COUNTRIES)), "eu"),
-        (Client.country_of_origin == "DE", "de"),
-        (
-            or_(Client.country_of_origin.is_(None), Client.country_of_origin.in_(["", "XX", "ZZ"])),
-            "unknown",
-        ),
-    ]
-    country_key = sql_case(*whens, else_="third")
-    ages: dict = {}
-    countries: dict = {}
-    statuses: dict = {}
-    for age_group, gender, country, status, n in conn.execute(
-        select(age_key, Client.gender, country_key, Client.residence_status, func.count())
-        .select_from(Client)
-        .join(people, people.c.client_id == Client.id)
-        .group_by(age_key, Client.gender, country_key, Client.residence_status)
-    ):
-        ages[age_group, gender] = ages.get((age_group, gender), 0) + int(n)
-        countries[country] = countries.get(country, 0) + int(n)
-        statuses[status] = statuses.get(status, 0) + int(n)
-
+def _clients(counts: ClientCounts) -> list[Table]:
+    """The three client tables (age group × gender, country group, residence status) from the
+    people with a case open in the period (``queries.client_counts``, live, or the state's
+    facts)."""
+    ages, countries, statuses = counts.ages, counts.countries, counts.statuses
     age_keys = [key for key, *_rest in rules.AGE_GROUPS] + [rules.AGE_UNKNOWN[0]]
     age_labels = [str(label) for _k, label, *_r in rules.AGE_GROUPS] + [str(rules.AGE_UNKNOWN[1])]
     genders = list(Gender)
@@ -825,7 +739,7 @@ def _fte_by_day(conn: Connection, scope: Scope, days: list[dt.date]) -> list[Dec
 
 
 def _caseload_figures(
-    conn: Connection, scope: Scope, counts: _CaseCounts, days: list[dt.date]
+    conn: Connection, scope: Scope, counts: CaseCounts, days: list[dt.date]
 ) -> list[Figure]:
     open_counts = counts.open_on_days
     open_cm = counts.by_kind.get(CaseKind.CASE_MANAGEMENT, [0, 0, 0, 0])[3]

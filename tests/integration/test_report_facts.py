@@ -302,3 +302,13 @@ def test_the_page_and_the_exports_show_the_cut_off(client, varied):
     assert "Datenstand" in csv.get_data(as_text=True)
     pdf = client.get("/reports/export.pdf", query_string=query)
     assert pdf.status_code == 200
+
+
+def test_years_halves_and_quarters_have_whole_period_facts_and_ranges_not(varied, db):
+    facts.refresh(cap=5)
+    conn = db.session.connection()
+    for period in PERIODS:
+        refresh = facts.usable(conn, period, 5)
+        assert refresh is not None
+        whole = facts.read(conn, refresh, period).has_period()
+        assert whole == (period.label != "01.11.2024–30.04.2025" and period.start.year >= 2024)

@@ -99,3 +99,16 @@ def test_the_published_basis_is_capped_at_the_minimum_cell_and_decides_alike():
     assert [c.basis for c in capped.column_totals] == [0, None]
     for before, after in zip(table.rows[0][1], capped.rows[0][1], strict=True):
         assert rules.primary_suppressed(before, 5) == rules.primary_suppressed(after, 5)
+
+
+def test_the_standard_periods_of_a_year_are_the_year_its_halves_and_quarters():
+    periods = rules.standard_periods(2025)
+    assert [p.label for p in periods] == [
+        "2025",
+        "1. Halbjahr 2025",
+        "2. Halbjahr 2025",
+        "1. Quartal 2025",
+        "2. Quartal 2025",
+        "3. Quartal 2025",
+        "4. Quartal 2025",
+    ]
