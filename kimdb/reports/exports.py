@@ -77,9 +77,8 @@ def cut_off_note() -> str:
     """What the cut-off applies to (shown beside ``cut_off_text``)."""
     return str(
         _l(
-            "Beratungsgespräche, Sprachmittlung, Bedarfe, Vermittlungen und "
-            "Erfassungsverzögerung aus der nächtlichen Auswertung zu diesem Zeitpunkt; alle "
-            "übrigen Zahlen aktuell."
+            "Beruht auf der nächtlichen Auswertung zu diesem Zeitpunkt; spätere Eingaben "
+            "zählen ab der nächsten Auswertung."
         )
     )
 
