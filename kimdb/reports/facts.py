@@ -101,9 +101,11 @@ def refresh(cap: int) -> RefreshSummary:
     ``cap``: client ids kept per group and month (the current ``KIMDB_STATS_MIN_CELL``; the
     report uses the facts only while ``cap`` ≥ its ``min_cell``). The months covered run from
     the first month holding a case, consultation or referral (before it there is nothing to
-    count) to December of the current year (the stock of needs is stored for each of their
-    first days). Meant for a nightly cron
-    (``flask kimdb refresh-report-facts``). Raises ValueError for a cap below 1.
+    count) to December of the current year: the stock of needs and the stages are stored for
+    each of their first days, the whole-period figures for every year, half and quarter of
+    those years. Meant for a nightly cron (``flask kimdb refresh-report-facts``); about 2.5
+    minutes at state scale. On SQLite the refresh holds its read transaction throughout, so
+    writers wait for it (seconds at county scale). Raises ValueError for a cap below 1.
     """
     if cap < 1:
         raise ValueError("cap must be at least 1")
