@@ -9,9 +9,10 @@ bounded by the number of users or days, not of cases: the FTE periods of the cas
 scope, and the median entry lag (counts per lag; on SQLite per day held and hour entered). Each
 table is suppressed with ``kimdb.reports.rules.suppress``.
 
-The state over whole months reads consultations, needs, referrals and the entry lag from the
-nightly facts instead (``kimdb.reports.facts``; live SQL over 3.9 million consultations cannot
-take under 1 s); every other scope, and the rest of the state report, is read live.
+The state over whole months reads consultations, needs, referrals, the entry lag and the
+stages, for a year, half or quarter also the cases and clients, from the nightly facts instead
+(``kimdb.reports.facts``; live SQL over 3.9 million consultations cannot take under 1 s); every
+other scope, and the FTE and withdrawals of the state, are read live.
 
 Erased clients (consent withdrawn, retention, R2) still count: they keep gender, country, year of
 birth, cases and stages; their residence status reads "unknown" after erasure.
@@ -267,8 +268,9 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
     (``queries.report_connection``). The state first asks for the nightly facts
     (``facts.usable``); when they may be used (period of whole months, refreshed within
     ``rules.FACTS_MAX_AGE``, cap ≥ ``min_cell``) one statement over them
-    (``facts.read``) replaces the four of consultations, needs, referrals and entry lag, and
-    ``Report.facts_as_of`` gives their cut-off; the figures are the same as live for the data
+    (``facts.read``) replaces those of consultations, needs, referrals, entry lag and stages,
+    for a year, half or quarter also those of the cases and clients (five statements in all),
+    and ``Report.facts_as_of`` gives their cut-off; the figures are the same as live for the data
     of that moment. The published ``basis`` of a cell is capped at ``min_cell``
     (``rules.cap_basis``) on both paths. The caller checks the scope (``check_scope``).
     """
