@@ -269,9 +269,9 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
     (``facts.usable``); when they may be used (period of whole months, refreshed within
     ``rules.FACTS_MAX_AGE``, cap ≥ ``min_cell``) one statement over them
     (``facts.read``) replaces those of consultations, needs, referrals, entry lag and stages,
-    for a year, half or quarter also those of the cases and clients (five statements in all),
-    and ``Report.facts_as_of`` gives their cut-off; the figures are the same as live for the data
-    of that moment. The published ``basis`` of a cell is capped at ``min_cell``
+    for a year, half or quarter also those of the cases and clients (five statements in all on
+    PostgreSQL), and ``Report.facts_as_of`` gives their cut-off; the figures are the same as
+    live for the data of that moment. The published ``basis`` of a cell is capped at ``min_cell``
     (``rules.cap_basis``) on both paths. The caller checks the scope (``check_scope``).
     """
     with report_connection() as conn:
@@ -283,7 +283,7 @@ def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int)
     report = Report(scope=scope, period=period, created_at=now(), min_cell=min_cell)
     refresh = report_facts.usable(conn, period, min_cell) if scope.kind is ScopeKind.STATE else None
     if refresh is not None:
-        # The state over whole months: the event and need figures from the nightly facts.
+        # The state over whole months: events, needs and stages from the nightly facts.
         facts = report_facts.read(conn, refresh, period)
         report.facts_as_of = refresh.refreshed_at
         needs = facts.breakdown(report_facts.NEEDS)
