@@ -119,6 +119,7 @@ def _register_models() -> None:
     import kimdb.findings.models
     import kimdb.households.models
     import kimdb.orgs.models
+    import kimdb.reports.models
     import kimdb.substitution.models  # noqa: F401
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from faker import Faker
+from flask import current_app
 from sqlalchemy import select
 
 from kimdb.auth.models import Role, Supervision, User
@@ -58,6 +59,7 @@ from kimdb.orgs.models import (
     Team,
 )
 from kimdb.orgs.service import STATE_NAME, seed_municipalities
+from kimdb.reports import facts as report_facts
 from kimdb.substitution.models import Substitution
 from kimdb.timeutil import LOCAL_ZONE, now, today
 
@@ -414,7 +416,8 @@ DEMO_SCAN = (
 def build_demo(seed: int = 2026) -> str:
     """Build the Kreis Warendorf demo installation unless it exists; return a summary line.
 
-    Idempotent: a second run finds the demo users and writes nothing.
+    Idempotent: a second run finds the demo users and writes nothing. Ends with a refresh of
+    the state report's facts (``kimdb.reports.facts.refresh``).
     """
     seed_municipalities()  # the 54 municipalities of NRW; Kreis Warendorf is one of them
     if db.session.scalar(select(User.id).where(User.username == "cm.above")):
@@ -423,6 +426,9 @@ def build_demo(seed: int = 2026) -> str:
     with transaction():
         builder.build()
     withdrawn = _withdraw_one_consent()
+    # The state report's nightly facts, so the demo shows that path too (stale after 36 h:
+    # then the report is computed live, or run `flask kimdb refresh-report-facts`).
+    report_facts.refresh(current_app.config["STATS_MIN_CELL"])
     return (
         f"Demo data built: {builder.case_count} cases of {len(CASE_MANAGERS)} case "
         f"managers ({sum(c.fte for c in CASE_MANAGERS)} FTE) in {MUNICIPALITY}, "

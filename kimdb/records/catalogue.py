@@ -153,6 +153,18 @@ SUBSTITUTION_READERS = Audience(
     ("substituting", "supervises"),
 )
 
+REPORT_FACTS_KEPT = _l(
+    "bis zur nächsten nächtlichen Neuberechnung (flask kimdb refresh-report-facts), die alle "
+    "ersetzt"
+)
+REPORT_READERS = Audience(
+    _l(
+        "niemand im Einzelnen: nur der Landesbericht liest sie, in Summen und mit "
+        "Geheimhaltung kleiner Zellen"
+    ),
+    ("role: state",),
+)
+
 CASE_KEYS = "id case_id"
 BY_WHOM = "recorded_by_id on_behalf_of_id recorded_at"
 
@@ -500,6 +512,31 @@ TABLES: dict[str, TableRecord] = {
         retention=STRUCTURE_KEPT,
         audience=STRUCTURE_READERS,
         columns=columns(metadata="id organisation_id name"),
+    ),
+    "report_facts": TableRecord(
+        title=_l("Vorberechnete Zahlen des Landesberichts"),
+        purpose=_l(
+            "Landesweiter Statistikbericht unter einer Sekunde: Zählungen je Monat und höchstens "
+            "so viele Klienten-Nummern je Zelle wie die Mindestzellgröße (für die Geheimhaltung); "
+            "keine Namen, Geburtsdaten oder Texte"
+        ),
+        subjects=CLIENTS,
+        legal_basis=PUBLIC_TASK,
+        retention=REPORT_FACTS_KEPT,
+        audience=REPORT_READERS,
+        columns=columns(
+            metadata="id month measure part row_key column_key closed_month records minutes "
+            "flagged client_id period_end"
+        ),
+    ),
+    "report_fact_refreshes": TableRecord(
+        title=_l("Stand der vorberechneten Zahlen"),
+        purpose=_l("Datenstand, Obergrenze und Monate der vorberechneten Zahlen"),
+        subjects=NOBODY,
+        legal_basis=PUBLIC_TASK,
+        retention=REPORT_FACTS_KEPT,
+        audience=REPORT_READERS,
+        columns=columns(metadata="id refreshed_at cap first_month last_month seconds"),
     ),
     "municipalities": TableRecord(
         title=_l("Kommunen (Kreise und kreisfreie Städte)"),

@@ -60,6 +60,29 @@ def created_text(report: Report) -> str:
     return moment.astimezone(LOCAL_ZONE).strftime("%d.%m.%Y %H:%M")
 
 
+def cut_off_text(report: Report) -> str | None:
+    """Return the cut-off ("Datenstand") of the figures of ``report`` that come from the
+    nightly facts of the state (``Report.facts_as_of``), e.g. "23.11.2026, 02:00 Uhr" in
+    local time; None when the whole report was read live."""
+    moment = report.facts_as_of
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    local = moment.astimezone(LOCAL_ZONE)
+    return str(_l("%(day)s, %(time)s Uhr", day=f"{local:%d.%m.%Y}", time=f"{local:%H:%M}"))
+
+
+def cut_off_note() -> str:
+    """What the cut-off applies to (shown beside ``cut_off_text``)."""
+    return str(
+        _l(
+            "Beruht auf der nächtlichen Auswertung zu diesem Zeitpunkt; spätere Eingaben "
+            "zählen ab der nächsten Auswertung."
+        )
+    )
+
+
 def cell_text(cell: Cell, min_cell: int) -> str:
     """Return a cell as German text: "< N" when suppressed, "–" when empty, "12" or "54,2"."""
     return charts.cell_text(cell, min_cell)
@@ -107,12 +130,15 @@ def filename(report: Report, extension: str, table: Table | None = None) -> str:
 def to_csv(report: Report, table: Table) -> bytes:
     """Return ``table`` as CSV in the German Excel dialect: UTF-8 with BOM, ";" between fields,
     CRLF line ends, decimal comma, suppressed cells as "< N"; first the header row, then the
-    rows and the totals. Above the header: title, scope, period and the suppression rule, so a
-    file read alone still says what it counts. Source: issue 7 item 4."""
+    rows and the totals. Above the header: title, scope, period, the cut-off of the state's
+    nightly facts when they were used (``cut_off_text``) and the suppression rule, so a file
+    read alone still says what it counts. Source: issue 7 item 4."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([table.title])
     writer.writerow([f"{report.scope.label} · {report.period.label}"])
+    if report.facts_as_of:
+        writer.writerow([f"{_l('Datenstand')}: {cut_off_text(report)} – {cut_off_note()}"])
     writer.writerow([suppression_rule(report.min_cell)])
     writer.writerow([])
     writer.writerow(_header(table))
@@ -170,6 +196,11 @@ def to_xlsx(report: Report) -> bytes:
         (_l("Von"), report.period.start),
         (_l("Bis"), report.period.end),
         (_l("Erstellt am"), created_text(report)),
+        *(
+            [(_l("Datenstand"), f"{cut_off_text(report)} – {cut_off_note()}")]
+            if report.facts_as_of
+            else []
+        ),
         (_l("Geheimhaltung"), suppression_rule(report.min_cell)),
     ):
         cover.append([str(label), value])
@@ -322,6 +353,8 @@ def to_pdf(
         f"({report.period.start:%d.%m.%Y}–{report.period.end:%d.%m.%Y})"
     )
     pdf.para(f"{_l('Erstellt am')}: {created_text(report)}")
+    if report.facts_as_of:
+        pdf.para(f"{_l('Datenstand')}: {cut_off_text(report)} – {cut_off_note()}")
     pdf.ln(2)
     pdf.para(suppression_rule(report.min_cell), size=9)
     if report.figures:

@@ -87,7 +87,10 @@ class Figure:
 @dataclass
 class Report:
     """A whole report: scope, period, when it was made, the suppression threshold
-    (``KIMDB_STATS_MIN_CELL``), headline figures and tables in display order."""
+    (``KIMDB_STATS_MIN_CELL``), headline figures and tables in display order.
+    ``facts_as_of``: when part of the figures come from the nightly facts of the state
+    (``kimdb.reports.facts``), the moment of their snapshot (the "Datenstand"); else None
+    (everything read live at ``created_at``)."""
 
     scope: Scope
     period: Period
@@ -95,6 +98,7 @@ class Report:
     min_cell: int
     figures: list[Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    facts_as_of: dt.datetime | None = None
 
     def table(self, key: str) -> Table:
         """Return the table ``key``; raise KeyError if the report has none of that name."""

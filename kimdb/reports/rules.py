@@ -517,3 +517,112 @@ def withhold(table: Table) -> Table:
         note=(table.note + " " if table.note else "")
         + str(_l("Aufschlüsselung zurückgehalten: ihre Summen sind an anderer Stelle geheim.")),
     )
+
+
+def cap_cell(cell: Cell, min_cell: int) -> Cell:
+    """Return ``cell`` with its ``basis`` lowered to at most ``min_cell`` (``cap_basis``)."""
+    if cell.basis is None or cell.basis <= min_cell:
+        return cell
+    return replace(cell, basis=min_cell)
+
+
+def cap_basis(table: Table, min_cell: int) -> Table:
+    """Return ``table`` with every ``basis`` (people behind a figure that is no person count)
+    lowered to at most ``min_cell``.
+
+    A basis only decides primary suppression (``primary_suppressed``: 1 to ``min_cell``-1
+    people), which ``min(basis, min_cell)`` decides alike; the report publishes no more. So
+    the statewide facts, which know at most ``cap`` ≥ ``min_cell`` people per group
+    (``facts_people``), give the very same report as the live SQL (issue 8)."""
+
+    def capped(cell: Cell) -> Cell:
+        return cap_cell(cell, min_cell)
+
+    return replace(
+        table,
+        rows=[(label, [capped(c) for c in cells]) for label, cells in table.rows],
+        row_totals=[capped(c) for c in table.row_totals],
+        column_totals=[capped(c) for c in table.column_totals],
+    )
+
+
+# -- Pre-aggregated facts of the state report (issue 8) ----------------------------------------
+
+FACTS_MAX_AGE = dt.timedelta(hours=36)
+"""How old the statewide facts may be for the report to use them: a nightly refresh
+(``flask kimdb refresh-report-facts``) plus a missed night's margin. Older facts are ignored
+and the report is computed live (3-4 s at state scale, but current)."""
+
+
+def month_aligned(period: Period) -> bool:
+    """True if ``period`` starts on the first and ends on the last day of a month (years,
+    halves, quarters and the allowed from–to ranges all do): only such periods are sums of
+    whole months of facts."""
+    return period.start.day == 1 and (period.end + dt.timedelta(days=1)).day == 1
+
+
+def facts_usable(
+    period: Period,
+    min_cell: int,
+    at: dt.datetime,
+    refreshed_at: dt.datetime,
+    cap: int,
+    last_month: dt.date,
+) -> bool:
+    """True if the state report over ``period`` at the moment ``at`` may read the facts of a
+    refresh taken at ``refreshed_at`` with ``cap`` client ids per group, covering the months
+    up to ``last_month`` (its first day): ``period`` is month-aligned and ends by then, the
+    facts are at most ``FACTS_MAX_AGE`` old and ``cap`` ≥ ``min_cell`` (a smaller cap could
+    not tell whether a cell rests on fewer than ``min_cell`` people). Months before the first
+    one the refresh found data in need no facts: nothing happened in them."""
+    if refreshed_at.tzinfo is None:  # SQLite returns naive UTC moments
+        refreshed_at = refreshed_at.replace(tzinfo=dt.UTC)
+    return (
+        month_aligned(period)
+        and period.end < _next_month(last_month)
+        and dt.timedelta(0) <= at - refreshed_at <= FACTS_MAX_AGE
+        and cap >= min_cell
+    )
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return (
+        dt.date(month.year + 1, 1, 1)
+        if month.month == 12
+        else month.replace(month=month.month + 1, day=1)
+    )
+
+
+def standard_periods(year: int) -> list[Period]:
+    """The year, its two halves and four quarters (``parse_period``): the periods the report
+    form offers besides free ranges, for which the state's facts hold whole-period figures."""
+    return (
+        [parse_period("year", year)]
+        + [parse_period("half", year, n) for n in (1, 2)]
+        + [parse_period("quarter", year, n) for n in (1, 2, 3, 4)]
+    )
+
+
+def month_index(day: dt.date) -> int:
+    """Months since year 0 of the month of ``day`` (year × 12 + month − 1), as the refresh
+    groups records in SQL; ``month_of_index`` gives the month's first day back."""
+    return day.year * 12 + day.month - 1
+
+
+def month_of_index(index: int) -> dt.date:
+    """The first day of the month ``index`` (``month_index``)."""
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def capped_ids(ids: Sequence[int], cap: int) -> list[int]:
+    """The at most ``cap`` smallest distinct client ids of one group in one month: what the
+    facts keep of the people behind a group (the refresh picks them in SQL the same way)."""
+    return sorted(set(ids))[:cap]
+
+
+def facts_people(union_size: int, cap: int) -> int:
+    """The people behind a group over several months, from the union of the months' capped
+    id sets (``capped_ids``) of size ``union_size``: min(people, ``cap``) exactly. If a month
+    kept ``cap`` ids, the union has at least ``cap`` and so have the people; otherwise every
+    month's set is complete and the union is everyone."""
+    return min(union_size, cap)

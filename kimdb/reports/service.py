@@ -9,6 +9,11 @@ bounded by the number of users or days, not of cases: the FTE periods of the cas
 scope, and the median entry lag (counts per lag; on SQLite per day held and hour entered). Each
 table is suppressed with ``kimdb.reports.rules.suppress``.
 
+The state over whole months reads consultations, needs, referrals, the entry lag and the
+stages, for a year, half or quarter also the cases and clients, from the nightly facts instead
+(``kimdb.reports.facts``; live SQL over 3.9 million consultations cannot take under 1 s); every
+other scope, and the FTE and withdrawals of the state, are read live.
+
 Erased clients (consent withdrawn, retention, R2) still count: they keep gender, country, year of
 birth, cases and stages; their residence status reads "unknown" after erasure.
 """
@@ -23,7 +28,6 @@ from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    and_,
     func,
     literal,
     null,
@@ -47,9 +51,7 @@ from kimdb.cases.models import (
     Need,
     Referral,
     ReferralStatus,
-    StageChange,
 )
-from kimdb.cases.queries import entry_lag_days
 from kimdb.cases.rules import (
     CM_PATH,
     KB_PATH,
@@ -62,11 +64,26 @@ from kimdb.clients.models import Client, Gender, ResidenceStatus
 from kimdb.consent.models import Consent
 from kimdb.extensions import db
 from kimdb.orgs.models import Municipality, MunicipalityKind, Organisation, Partner, Team
+from kimdb.reports import facts as report_facts
 from kimdb.reports import rules
 from kimdb.reports.model import Cell, Figure, Period, Report, Scope, ScopeKind, Table
-from kimdb.reports.queries import Breakdown, people_breakdown, report_connection
+from kimdb.reports.queries import (
+    Breakdown,
+    CaseCounts,
+    ClientCounts,
+    active_in,
+    case_counts,
+    client_counts,
+    count_if,
+    cutoff,
+    entry_lag_counts,
+    open_stage_counts,
+    people_breakdown,
+    referral_domain,
+    report_connection,
+)
 from kimdb.rules import RuleViolation
-from kimdb.timeutil import LOCAL_ZONE, local_date, now
+from kimdb.timeutil import now
 
 
 class NotAllowed(RuleViolation):
@@ -173,25 +190,6 @@ def _case_managers_in_scope(scope: Scope):
 # -- Helpers -----------------------------------------------------------------------------------
 
 
-def _count_if(condition) -> ColumnElement[int]:
-    """``count(*) FILTER (WHERE condition)``: the rows for which ``condition`` holds (SQLite
-    3.30 and PostgreSQL)."""
-    return func.count().filter(condition)
-
-
-def _open_at(day: dt.date) -> ColumnElement[bool]:
-    """Open at the end of ``day`` (``kimdb.caseload.rules.open_on``)."""
-    return and_(Case.opened_on <= day, or_(Case.closed_on.is_(None), Case.closed_on > day))
-
-
-def _active_in(period: Period) -> ColumnElement[bool]:
-    """The case was open on at least one day of ``period``."""
-    return and_(
-        Case.opened_on <= period.end,
-        or_(Case.closed_on.is_(None), Case.closed_on >= period.start),
-    )
-
-
 KINDS = (CaseKind.CASE_MANAGEMENT, CaseKind.SHORT_COUNSELLING)
 
 
@@ -267,7 +265,14 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
     CM share against one third (R5, FAQ Q33); median entry lag (R6); withdrawn consents.
     Nine statements whatever the number of cases (issue 8; ten on PostgreSQL, which first sets
     ``queries.POSTGRESQL_SETTINGS``), on the read-only report database when one is configured
-    (``queries.report_connection``). The caller checks the scope (``check_scope``).
+    (``queries.report_connection``). The state first asks for the nightly facts
+    (``facts.usable``); when they may be used (period of whole months, refreshed within
+    ``rules.FACTS_MAX_AGE``, cap ≥ ``min_cell``) one statement over them
+    (``facts.read``) replaces those of consultations, needs, referrals, entry lag and stages,
+    for a year, half or quarter also those of the cases and clients (five statements in all on
+    PostgreSQL), and ``Report.facts_as_of`` gives their cut-off; the figures are the same as
+    live for the data of that moment. The published ``basis`` of a cell is capped at ``min_cell``
+    (``rules.cap_basis``) on both paths. The caller checks the scope (``check_scope``).
     """
     with report_connection() as conn:
         return _build_report(conn, scope, period, min_cell)
@@ -276,17 +281,41 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
 def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int) -> Report:
     in_scope = case_in_scope(scope)
     report = Report(scope=scope, period=period, created_at=now(), min_cell=min_cell)
+    refresh = report_facts.usable(conn, period, min_cell) if scope.kind is ScopeKind.STATE else None
+    if refresh is not None:
+        # The state over whole months: events, needs and stages from the nightly facts.
+        facts = report_facts.read(conn, refresh, period)
+        report.facts_as_of = refresh.refreshed_at
+        needs = facts.breakdown(report_facts.NEEDS)
+        referral_counts = facts.breakdown("referrals")
+        consultation_counts = _consultation_facts(facts)
+        lags = {int(row): values[0] for (row, _c), values in facts.cells("lag").items()}
+        stage_counts = [
+            (stage, kind, values[0]) for (stage, kind), values in facts.cells("stages").items()
+        ]
+    else:
+        needs = _need_counts(conn, in_scope, period)
+        referral_counts = _referral_counts(conn, in_scope, period)
+        consultation_counts = _consultation_counts(conn, in_scope, period)
+        lags = _lag_counts(conn, scope, in_scope, period)
+        stage_counts = open_stage_counts(conn, in_scope, period.end)
     days = rules.month_ends_within(period)
-    counts = _case_counts(conn, in_scope, period, days)
-    referrals, verweisberatung = _referrals(conn, in_scope, period)
+    if refresh is not None and facts.has_period():
+        # A year, half or quarter: the cases and the people from the facts of that period.
+        counts = facts.case_counts(len(days))
+        people = facts.client_counts()
+    else:
+        counts = case_counts(conn, in_scope, period, days)
+        people = client_counts(conn, in_scope, period)
+    referrals, verweisberatung = _referrals(referral_counts)
     tables = [
         _cases_by_kind(counts),
-        _open_by_stage(conn, in_scope, period),
+        _open_by_stage(stage_counts),
         _closure_reasons(counts),
-        _needs(conn, in_scope, period),
+        _needs(needs),
         referrals,
-        *_consultations(conn, in_scope, period),
-        *_clients(conn, in_scope, period),
+        *_consultations(consultation_counts),
+        *_clients(people),
     ]
     report.tables = _linked(
         [
@@ -296,12 +325,19 @@ def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int)
             for t in tables
         ]
     )
+    report.tables = [rules.cap_basis(t, min_cell) for t in report.tables]
     figures = _caseload_figures(conn, scope, counts, days)
     figures.append(verweisberatung)
-    figures.append(_median_lag(conn, scope, in_scope, period))
+    figures.append(_lag_figure(lags))
     figures.append(_withdrawn(conn, in_scope, period))
     report.figures = [
-        Figure(f.key, f.label, rules.suppress_cell(f.value, min_cell), f.unit, f.comparison)
+        Figure(
+            f.key,
+            f.label,
+            rules.cap_cell(rules.suppress_cell(f.value, min_cell), min_cell),
+            f.unit,
+            f.comparison,
+        )
         for f in figures
     ]
     return report
@@ -335,57 +371,7 @@ def _linked(tables: list[Table]) -> list[Table]:
     return [rules.withhold(t) if t.key in withhold else t for t in tables]
 
 
-@dataclass
-class _CaseCounts:
-    """Case counts of one pass over the cases (``_case_counts``): per kind the four measures
-    of "Fälle nach Art" (open the day before the start, new, closed, open at the end), closed
-    cases per (closure reason, kind), and the open cases on each day of
-    ``rules.month_ends_within`` (all kinds)."""
-
-    by_kind: dict[CaseKind, list[int]]
-    reasons: list[tuple[ClosureReason, CaseKind, int]]
-    open_on_days: list[int]
-
-
-def _case_counts(conn: Connection, in_scope, period: Period, days: list[dt.date]) -> _CaseCounts:
-    """One statement over the cases in scope for "Fälle nach Art", the closure reasons and the
-    caseload figures, grouped by kind and (for cases closed in the period) closure reason.
-
-    A case closed in the period counts for the closure reasons even if its opening date lies
-    after the period (a data error the other measures leave out by ``opened_on``)."""
-    before = period.start - dt.timedelta(days=1)
-    closed_in = Case.closed_on.between(period.start, period.end)
-    opened_by_end = Case.opened_on <= period.end
-    reason = sql_case((closed_in, Case.closure_reason), else_=None)
-    result = conn.execute(
-        select(
-            Case.kind,
-            reason,
-            _count_if(closed_in),
-            _count_if(and_(opened_by_end, _open_at(before))),
-            _count_if(Case.opened_on.between(period.start, period.end)),
-            _count_if(and_(opened_by_end, closed_in)),
-            _count_if(_open_at(period.end)),
-            *(_count_if(_open_at(day)) for day in days),
-        )
-        .where(in_scope, or_(opened_by_end, closed_in))
-        .group_by(Case.kind, reason)
-    ).all()
-    by_kind: dict[CaseKind, list[int]] = {}
-    reasons = []
-    open_on_days = [0] * len(days)
-    for kind, closure_reason, closed_any, *measures in result:
-        sums = by_kind.setdefault(kind, [0, 0, 0, 0])
-        for index in range(4):
-            sums[index] += int(measures[index])
-        for index, n in enumerate(measures[4:]):
-            open_on_days[index] += int(n)
-        if closure_reason is not None:
-            reasons.append((closure_reason, kind, int(closed_any)))
-    return _CaseCounts(by_kind, reasons, open_on_days)
-
-
-def _cases_by_kind(counts: _CaseCounts) -> Table:
+def _cases_by_kind(counts: CaseCounts) -> Table:
     measures = [
         _("offen am Periodenbeginn"),
         _("neu eröffnet"),
@@ -404,37 +390,9 @@ def _cases_by_kind(counts: _CaseCounts) -> Table:
     return table
 
 
-def _cutoff(day: dt.date) -> dt.datetime:
-    """The first moment after ``day`` in Berlin, as UTC (stage history is kept as moments)."""
-    following = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=LOCAL_ZONE)
-    return following.astimezone(dt.UTC)
-
-
-def _open_by_stage(conn: Connection, in_scope, period: Period) -> Table:
-    # The stage of each case open at the end: its last change before the end other than the
-    # closure, looked up per open case (index on stage_changes.case_id) instead of grouping
-    # the whole history.
-    last_stage = (
-        select(StageChange.to_stage)
-        .where(
-            StageChange.case_id == Case.id,
-            StageChange.changed_at < _cutoff(period.end),
-            StageChange.to_stage != Stage.CLOSED,
-        )
-        .order_by(StageChange.id.desc())
-        .limit(1)
-        .correlate(Case)
-        .scalar_subquery()
-    )
-    open_cases = (
-        select(Case.kind.label("kind"), last_stage.label("stage"))
-        .where(in_scope, _open_at(period.end))
-        .subquery()
-    )
-    stage_then = func.coalesce(open_cases.c.stage, Stage.INTAKE.value)
-    result = conn.execute(
-        select(stage_then, open_cases.c.kind, func.count()).group_by(stage_then, open_cases.c.kind)
-    ).all()
+def _open_by_stage(result: list[tuple]) -> Table:
+    """The open cases at the period's end by stage and kind, from (stage, kind, count) rows
+    (``queries.open_stage_counts``, live, or the state's facts)."""
     stages = [s for s in CM_PATH if s is not Stage.CLOSED] + [Stage.COUNSELLING]
     assert set(KB_PATH) - {Stage.CLOSED} <= set(stages)
     values = _grid(((Stage(s), k, n) for s, k, n in result), stages, KINDS)
@@ -451,7 +409,7 @@ def _open_by_stage(conn: Connection, in_scope, period: Period) -> Table:
     return table
 
 
-def _closure_reasons(counts: _CaseCounts) -> Table:
+def _closure_reasons(counts: CaseCounts) -> Table:
     reasons = list(ClosureReason)
     values = _grid(counts.reasons, reasons, KINDS)
     names = labels.CLOSURE_REASON
@@ -465,9 +423,14 @@ def _closure_reasons(counts: _CaseCounts) -> Table:
     )
 
 
-def _needs(conn: Connection, in_scope, period: Period) -> Table:
-    base = select(Need.id).join(Case, Need.case_id == Case.id).where(in_scope, _active_in(period))
-    counts = people_breakdown(conn, base, Case.client_id, Need.life_area, Need.legal_domain)
+def _need_counts(conn: Connection, in_scope, period: Period) -> Breakdown:
+    """All needs of the cases in scope active in ``period`` by life area × legal domain, and
+    the people behind them (live)."""
+    base = select(Need.id).join(Case, Need.case_id == Case.id).where(in_scope, active_in(period))
+    return people_breakdown(conn, base, Case.client_id, Need.life_area, Need.legal_domain)
+
+
+def _needs(counts: Breakdown) -> Table:
     areas = list(LifeArea)
     domains: list = [*LegalDomain, None]
     area_names = labels.LIFE_AREA
@@ -487,24 +450,27 @@ def _needs(conn: Connection, in_scope, period: Period) -> Table:
     return _on_people(table, counts, areas, domains)
 
 
-def _referrals(conn: Connection, in_scope, period: Period) -> tuple[Table, Figure]:
-    """The referrals table and the Verweisberatung share, from one statement."""
-    known = [d.value for d in LegalDomain]
-    domain = sql_case((Partner.legal_domain.in_(known), Partner.legal_domain), else_=None)
+def _referral_counts(conn: Connection, in_scope, period: Period) -> Breakdown:
+    """The referrals in scope made in ``period`` by legal domain × status, the people behind
+    them and the Verweisberatung flag (live, one statement)."""
     base = (
         select(Referral.id)
         .join(Case, Referral.case_id == Case.id)
         .join(Partner, Referral.partner_id == Partner.id)
         .where(in_scope, Referral.referred_on.between(period.start, period.end))
     )
-    counts = people_breakdown(
+    return people_breakdown(
         conn,
         base,
         Case.client_id,
-        domain,
+        referral_domain(),
         Referral.status,
         flag=Referral.verweisberatung.is_(True),
     )
+
+
+def _referrals(counts: Breakdown) -> tuple[Table, Figure]:
+    """The referrals table and the Verweisberatung share."""
     domains: list = [*LegalDomain, None]
     keys = [d.value if d else None for d in domains]
     statuses = list(ReferralStatus)
@@ -539,8 +505,39 @@ def _verweisberatung(total: int, marked: int) -> Figure:
     )
 
 
-def _consultations(conn: Connection, in_scope, period: Period) -> list[Table]:
-    """The consultations by mode and the interpreter use by language, from one statement.
+@dataclass
+class _ConsultationCounts:
+    """Consultations of a period: per mode (count, minutes, people), per interpreter language
+    (count, people; None: language not given), the people in all and with an interpreter."""
+
+    by_mode: dict
+    by_language: dict
+    people: int
+    interpreted_people: int
+
+
+def _consultation_facts(facts: report_facts.Facts) -> _ConsultationCounts:
+    """``_ConsultationCounts`` from the state's facts (people capped, ``rules.facts_people``)."""
+    by_mode = {
+        mode: (records, minutes, people)
+        for (mode, _c), (records, minutes, _f, people) in facts.cells("consultations").items()
+        if mode is not None
+    }
+    by_language = {
+        code: (records, people)
+        for (code, _c), (records, _m, _f, people) in facts.cells("interpreters").items()
+    }
+    return _ConsultationCounts(
+        by_mode,
+        by_language,
+        facts.get("consultations", "all")[3],
+        facts.get("interpreters", "all")[3],
+    )
+
+
+def _consultation_counts(conn: Connection, in_scope, period: Period) -> _ConsultationCounts:
+    """The counts behind the consultations by mode and the interpreter use by language (live),
+    from one statement.
 
     Consultations are events: each cell rests on the people (distinct clients) behind it, and
     is suppressed when they are few, however many consultations they had. One pass over the
@@ -560,7 +557,7 @@ def _consultations(conn: Connection, in_scope, period: Period) -> list[Table]:
             Consultation.interpreter_used.label("interpreted"),
             language.label("language"),
             func.count().label("n"),
-            *(_count_if(Consultation.mode == mode).label(f"n_{i}") for i, mode in enumerate(modes)),
+            *(count_if(Consultation.mode == mode).label(f"n_{i}") for i, mode in enumerate(modes)),
             *(
                 func.coalesce(
                     func.sum(Consultation.duration_minutes).filter(Consultation.mode == mode), 0
@@ -592,7 +589,7 @@ def _consultations(conn: Connection, in_scope, period: Period) -> list[Table]:
         null(),
         *(func.coalesce(func.sum(pc[f"n_{i}"]), 0) for i in range(len(modes))),
         *(func.coalesce(func.sum(pc[f"minutes_{i}"]), 0) for i in range(len(modes))),
-        *(_count_if(pc[f"n_{i}"] > 0) for i in range(len(modes))),
+        *(count_if(pc[f"n_{i}"] > 0) for i in range(len(modes))),
         func.count(),
         func.coalesce(func.sum(pc.interpreted), 0),
     )
@@ -613,6 +610,13 @@ def _consultations(conn: Connection, in_scope, period: Period) -> list[Table]:
             total_people, interpreted_people = int(values[-2]), int(values[-1])
         else:
             by_language[code] = (int(values[-2]), int(values[-1]))
+    return _ConsultationCounts(by_mode, by_language, total_people, interpreted_people)
+
+
+def _consultations(counts: _ConsultationCounts) -> list[Table]:
+    """The consultations by mode and the interpreter use by language."""
+    by_mode, by_language = counts.by_mode, counts.by_language
+    total_people, interpreted_people = counts.people, counts.interpreted_people
     names = labels.CONSULTATION_MODE
     rows = []
     for mode in ConsultationMode:
@@ -666,43 +670,11 @@ def _consultations(conn: Connection, in_scope, period: Period) -> list[Table]:
     return [consultations, interpreters]
 
 
-def _clients(conn: Connection, in_scope, period: Period) -> list[Table]:
-    """The three client tables (age group × gender, country group, residence status) from one
-    statement: the people with a case open in the period, grouped by all four keys (rows
-    bounded by the number of key values), summed per table here."""
-    people = select(Case.client_id).where(in_scope, _active_in(period)).distinct().subquery()
-    year = period.end.year
-    age = literal(year) - Client.birth_year
-    whens = []
-    for key, _name, low, high in rules.AGE_GROUPS:
-        condition = age >= low if high is None else and_(age >= low, age <= high)
-        whens.append(
-            (and_(Client.birth_year.is_not(None), Client.birth_year <= year, condition), key)
-        )
-    age_key = sql_case(*whens, else_=rules.AGE_UNKNOWN[0])
-    whens = [(Client.country_of_origin == code, code) for code in rules.OWN_GROUP_COUNTRIES]
-    whens += [
-        (Client.country_of_origin.in_(sorted(rules.EU_COUNTRIES)), "eu"),
-        (Client.country_of_origin == "DE", "de"),
-        (
-            or_(Client.country_of_origin.is_(None), Client.country_of_origin.in_(["", "XX", "ZZ"])),
-            "unknown",
-        ),
-    ]
-    country_key = sql_case(*whens, else_="third")
-    ages: dict = {}
-    countries: dict = {}
-    statuses: dict = {}
-    for age_group, gender, country, status, n in conn.execute(
-        select(age_key, Client.gender, country_key, Client.residence_status, func.count())
-        .select_from(Client)
-        .join(people, people.c.client_id == Client.id)
-        .group_by(age_key, Client.gender, country_key, Client.residence_status)
-    ):
-        ages[age_group, gender] = ages.get((age_group, gender), 0) + int(n)
-        countries[country] = countries.get(country, 0) + int(n)
-        statuses[status] = statuses.get(status, 0) + int(n)
-
+def _clients(counts: ClientCounts) -> list[Table]:
+    """The three client tables (age group × gender, country group, residence status) from the
+    people with a case open in the period (``queries.client_counts``, live, or the state's
+    facts)."""
+    ages, countries, statuses = counts.ages, counts.countries, counts.statuses
     age_keys = [key for key, *_rest in rules.AGE_GROUPS] + [rules.AGE_UNKNOWN[0]]
     age_labels = [str(label) for _k, label, *_r in rules.AGE_GROUPS] + [str(rules.AGE_UNKNOWN[1])]
     genders = list(Gender)
@@ -769,7 +741,7 @@ def _fte_by_day(conn: Connection, scope: Scope, days: list[dt.date]) -> list[Dec
 
 
 def _caseload_figures(
-    conn: Connection, scope: Scope, counts: _CaseCounts, days: list[dt.date]
+    conn: Connection, scope: Scope, counts: CaseCounts, days: list[dt.date]
 ) -> list[Figure]:
     open_counts = counts.open_on_days
     open_cm = counts.by_kind.get(CaseKind.CASE_MANAGEMENT, [0, 0, 0, 0])[3]
@@ -817,13 +789,12 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Figure:
-    """Median days between holding and entering the consultations held in ``period`` (R6, the
-    rule of ``kimdb.cases.rules.median_lag_days``: Berlin calendar days, never negative),
-    taken from counts per lag (rows bounded by the number of days). PostgreSQL: the lag in SQL
-    (``timezone``), grouped by lag; SQLite: counts grouped by day held and hour entered (a DST
-    change falls on a full hour), the lag computed here. The state needs no case: the
-    consultations alone are read (an index-only scan with the report index on ``held_on``)."""
+def _lag_counts(conn: Connection, scope: Scope, in_scope, period: Period) -> dict[int, int]:
+    """Consultations held in ``period`` in scope per entry lag in days (R6, the rule of
+    ``kimdb.cases.rules.median_lag_days``: Berlin calendar days, never negative;
+    ``queries.entry_lag_counts``), rows bounded by the number of days. The state needs no
+    case: the consultations alone are read (an index-only scan with the report index on
+    ``held_on``)."""
     held = Consultation.held_on.between(period.start, period.end)
 
     def in_scope_held(query):
@@ -831,21 +802,11 @@ def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Fig
             return query.where(held)
         return query.join(Case, Consultation.case_id == Case.id).where(in_scope, held)
 
-    lags: dict[int, int] = {}
-    if conn.dialect.name == "postgresql":
-        lag = entry_lag_days()
-        for lag_days, n in conn.execute(in_scope_held(select(lag, func.count())).group_by(lag)):
-            lags[int(lag_days)] = int(n)
-    else:
-        hour = func.strftime("%Y-%m-%d %H:00:00", Consultation.entered_at)
-        for held_on, entered, n in conn.execute(
-            in_scope_held(select(Consultation.held_on, hour, func.count())).group_by(
-                Consultation.held_on, hour
-            )
-        ):
-            day = local_date(dt.datetime.fromisoformat(entered))
-            lag_days = max(0, (day - held_on).days)
-            lags[lag_days] = lags.get(lag_days, 0) + int(n)
+    return {lag: n for (_month, lag), n in entry_lag_counts(conn, in_scope_held).items()}
+
+
+def _lag_figure(lags: dict[int, int]) -> Figure:
+    """The median entry lag (R6) from consultations per lag in days (``_lag_counts``)."""
     count = sum(lags.values())
     median = median_of_counts(lags)
     return Figure(
@@ -859,14 +820,14 @@ def _median_lag(conn: Connection, scope: Scope, in_scope, period: Period) -> Fig
 
 def _withdrawn(conn: Connection, in_scope, period: Period) -> Figure:
     """Consents withdrawn in ``period`` by clients with a case in scope (count only, R2)."""
-    start = _cutoff(period.start - dt.timedelta(days=1))
+    start = cutoff(period.start - dt.timedelta(days=1))
     clients = select(Case.client_id).where(in_scope)
     count = conn.scalar(
         select(func.count(Consent.id))
         .join(Client, Client.consent_id == Consent.id)
         .where(
             Consent.withdrawn_at >= start,
-            Consent.withdrawn_at < _cutoff(period.end),
+            Consent.withdrawn_at < cutoff(period.end),
             Client.id.in_(clients),
         )
     )

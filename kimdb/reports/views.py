@@ -177,6 +177,8 @@ def view():
         section=section,
         charts={t.key: charts.table_chart(t, report.min_cell) for t in report.tables},
         rule=exports.suppression_rule(report.min_cell),
+        cut_off=exports.cut_off_text(report),
+        cut_off_note=exports.cut_off_note(),
         show_cell=show_cell,
         query_string=urlencode(query),
         categories=CATEGORY,

@@ -38,6 +38,7 @@ from kimdb.orgs.service import (
     municipalities_from_csv,
     seed_municipalities,
 )
+from kimdb.reports import facts as report_facts
 from kimdb.seed import SEED_PASSWORD, plan, seed_totp_secret, slug
 from kimdb.seed.generate import (
     CASE_TABLES,
@@ -192,7 +193,8 @@ def seed(
 
     ``cases``: total cases (open and closed) instead of the scale's; the open cases follow the
     caseloads, the rest are closed. ``on_plan`` is called once with the number of cases to
-    write, ``progress`` with the cases written after each municipality. Raises SeedRefused
+    write, ``progress`` with the cases written after each municipality. Ends with a refresh of
+    the state report's facts (``kimdb.reports.facts.refresh``). Raises SeedRefused
     (see ``check_empty``) before writing anything, KeyError for an unknown scale.
     """
     started = time.perf_counter()
@@ -231,6 +233,11 @@ def seed(
         except BaseException:
             connection.invalidate()  # not back into the pool with the triggers switched off
             raise
+    # The state report's nightly facts (issue 8), as the cron would make them: without them the
+    # state report of a freshly seeded database is computed live.
+    tick = time.perf_counter()
+    report_facts.refresh(current_app.config["STATS_MIN_CELL"])
+    writer.seconds["(report facts)"] = time.perf_counter() - tick
     return SeedSummary(
         scale=scale.name,
         seed=seed,

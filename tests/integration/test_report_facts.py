@@ -1,0 +1,314 @@
+"""The state report from the nightly facts (issue 8) equals the live report for the same data,
+on SQLite and PostgreSQL; stale facts, a period not of whole months, a cap below the minimum
+cell and a period the facts do not cover fall back to live; the CLI refresh; the page's
+cut-off."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from kimdb.cases.models import (
+    Consultation,
+    ConsultationMode,
+    LegalDomain,
+    LifeArea,
+    Need,
+    Referral,
+    ReferralStatus,
+    StageChange,
+)
+from kimdb.cases.rules import CaseKind, ClosureReason, Stage
+from kimdb.extensions import transaction
+from kimdb.orgs.models import Partner, PartnerKind
+from kimdb.orgs.service import ensure_organisation
+from kimdb.reports import facts, rules
+from kimdb.reports.model import Period, Scope, ScopeKind
+from kimdb.reports.models import ReportFact, ReportFactRefresh
+from kimdb.reports.service import build_report
+from kimdb.timeutil import now
+from tests.factories import login, make_case, make_client, make_user
+from tests.integration.test_reports_views import state_user
+
+STATE = Scope(ScopeKind.STATE, None, "Nordrhein-Westfalen")
+UTC = dt.UTC
+d = dt.date
+
+MODES = list(ConsultationMode)
+LANGUAGES = ["ar", "uk", None, "tr", "ar", "fa"]
+AREAS = list(LifeArea)
+DOMAINS = [*LegalDomain, None]
+STATUSES = list(ReferralStatus)
+
+# (opened, closed or None): across month and year boundaries, one closed on the last day of a
+# month, one on the first, one closed before it was opened (a data error the report honours).
+CASES = [
+    (d(2024, 3, 10), None),
+    (d(2024, 6, 1), d(2024, 12, 31)),
+    (d(2024, 11, 30), d(2025, 1, 1)),
+    (d(2024, 12, 31), None),
+    (d(2025, 1, 1), d(2025, 3, 31)),
+    (d(2025, 1, 15), None),
+    (d(2025, 2, 28), d(2025, 7, 1)),
+    (d(2025, 3, 1), None),
+    (d(2025, 4, 12), d(2025, 6, 30)),
+    (d(2025, 5, 5), None),
+    (d(2025, 6, 30), d(2025, 9, 30)),
+    (d(2025, 7, 1), None),
+    (d(2025, 8, 20), d(2025, 2, 3)),  # closed before opened
+    (d(2025, 9, 9), None),
+    (d(2025, 10, 31), None),
+    (d(2025, 12, 1), None),
+]
+
+
+def _dated(case, opened, closed):
+    with transaction():
+        case.opened_on = opened
+        for change in case.stage_changes:
+            change.changed_at = dt.datetime.combine(opened, dt.time(9), tzinfo=UTC)
+        if closed is not None:
+            case.closed_on, case.closure_reason = closed, ClosureReason.GOALS_ACHIEVED
+            case.stage = Stage.CLOSED
+
+
+@pytest.fixture()
+def varied(db):
+    """Sixteen cases of fifteen clients in two organisations (one client has two cases), with
+    needs, referrals and consultations spread over 2024 and 2025: many small cells (suppressed)
+    and a few large ones (more people than the cap)."""
+    cm = make_user("cm.a")
+    other = make_user("cm.b", organisation="KI Anderswo")
+    org_b = ensure_organisation("KI Anderswo", "Kreis Anderswo", "integration_centre")
+    with transaction():
+        other.organisation_id = org_b.id
+    partners = [
+        Partner(
+            organisation_id=cm.organisation_id,
+            name=name,
+            kind=PartnerKind.AUTHORITY,
+            legal_domain=domain,
+        )
+        for name, domain in (
+            ("Jobcenter", LegalDomain.SGB_II.value),
+            ("Jugendamt", LegalDomain.SGB_VIII.value),
+            ("Sportverein", None),
+            ("Sonstige", "other"),
+        )
+    ]
+    with transaction() as session:
+        session.add_all(partners)
+    cases = []
+    twice = None
+    for index, (opened, closed) in enumerate(CASES):
+        owner = cm if index % 3 else other
+        client = twice if index == 4 else make_client(owner, given=f"Person{index}")
+        kind = CaseKind.CASE_MANAGEMENT if index % 2 else CaseKind.SHORT_COUNSELLING
+        case = make_case(owner, kind, client)
+        _dated(case, opened, closed)
+        if index == 1:
+            twice = client  # closed in 2024: opens a second case in 2025 (index 4)
+        cases.append((case, owner))
+    moment = now()
+    with transaction() as session:
+        for index, (case, owner) in enumerate(cases):
+            opened, closed = CASES[index]
+            last = closed if closed and closed > opened else d(2025, 12, 31)
+            if index % 3 != 2:  # a later stage, reached 40 days after the opening
+                session.add(
+                    StageChange(
+                        case_id=case.id,
+                        from_stage=Stage.INTAKE,
+                        to_stage=Stage.ASSESSMENT if index % 2 else Stage.COUNSELLING,
+                        changed_by_id=owner.id,
+                        changed_at=dt.datetime.combine(
+                            opened + dt.timedelta(days=40), dt.time(22, 30), tzinfo=UTC
+                        ),
+                    )
+                )
+            for n in range(index % 4 + 1):
+                session.add(
+                    Need(
+                        case_id=case.id,
+                        life_area=AREAS[(index + n) % len(AREAS)],
+                        legal_domain=DOMAINS[(index * 2 + n) % len(DOMAINS)],
+                        description="Bedarf",
+                        in_focus=False,
+                        recorded_by_id=owner.id,
+                        recorded_at=moment,
+                    )
+                )
+            span = max((last - opened).days, 1)
+            for n in range(index % 5 + 3):
+                held = opened + dt.timedelta(days=(n * 37 + index * 11) % span)
+                interpreted = (index + n) % 3 == 0
+                entered = dt.datetime.combine(held, dt.time(8 + n % 14), tzinfo=UTC)
+                session.add(
+                    Consultation(
+                        case_id=case.id,
+                        held_on=held,
+                        duration_minutes=15 + 15 * ((index + n) % 6),
+                        mode=MODES[(index + n) % len(MODES)] if index % 4 else MODES[0],
+                        interpreter_used=interpreted,
+                        interpreter_language=LANGUAGES[(index + n) % len(LANGUAGES)]
+                        if interpreted
+                        else None,
+                        entered_by_id=owner.id,
+                        entered_at=entered + dt.timedelta(days=(index * n) % 9),
+                    )
+                )
+            for n in range(index % 3):
+                session.add(
+                    Referral(
+                        case_id=case.id,
+                        partner_id=partners[(index + n) % len(partners)].id,
+                        referred_on=opened + dt.timedelta(days=(n * 45 + index) % span),
+                        purpose="Vermittlung",
+                        status=STATUSES[(index + n) % len(STATUSES)],
+                        verweisberatung=(index + n) % 4 == 0,
+                        recorded_by_id=owner.id,
+                        recorded_at=moment,
+                        updated_at=moment,
+                    )
+                )
+    return {"cm": cm, "other": other}
+
+
+PERIODS = [
+    rules.parse_period("year", 2025),
+    rules.parse_period("year", 2024),  # starts before the first data (March 2024)
+    rules.parse_period("year", 2023),  # nothing at all
+    rules.parse_period("quarter", 2025, 1),
+    rules.parse_period("quarter", 2025, 3),
+    rules.parse_period("half", 2025, 2),
+    rules.parse_period("range", date_from=d(2024, 11, 1), date_to=d(2025, 4, 30)),
+]
+
+
+def _same_but_cut_off(report):
+    return dataclasses.replace(report, created_at=None, facts_as_of=None)
+
+
+@pytest.mark.parametrize("min_cell", [1, 2, 3, 5])
+def test_the_facts_give_the_live_report_for_years_quarters_halves_and_ranges(varied, min_cell):
+    live = {p: build_report(STATE, p, min_cell) for p in PERIODS}
+    assert all(r.facts_as_of is None for r in live.values())
+    facts.refresh(cap=5)
+    for period in PERIODS:
+        from_facts = build_report(STATE, period, min_cell)
+        assert from_facts.facts_as_of is not None, period
+        assert _same_but_cut_off(from_facts) == _same_but_cut_off(live[period]), period
+
+
+def test_the_data_are_varied_enough_to_mean_something(varied):
+    report = build_report(STATE, PERIODS[0], 2)
+    needs = report.table("needs")
+    assert needs.column_totals[-1].value > 10
+    assert any(c.suppressed for _label, cells in needs.rows for c in cells)
+    consultations = report.table("consultations")
+    assert consultations.column_totals[0].value > 30
+    assert report.table("interpreters").rows
+    assert report.table("referrals").column_totals[-1].value > 5
+    stages = build_report(STATE, PERIODS[0], 1).table("open_by_stage")
+    assert sum(1 for _label, cells in stages.rows if any(c.value for c in cells)) >= 2
+
+
+def test_a_later_change_shows_only_after_the_next_refresh(varied):
+    period = PERIODS[0]
+    facts.refresh(cap=5)
+    before = build_report(STATE, period, 2)
+    with transaction() as session:
+        case_id = session.scalar(select(func.min(Consultation.case_id)))
+        session.add(
+            Consultation(
+                case_id=case_id,
+                held_on=d(2025, 6, 2),
+                duration_minutes=30,
+                mode=MODES[0],
+                entered_by_id=varied["cm"].id,
+                entered_at=now(),
+            )
+        )
+    stale = build_report(STATE, period, 2)
+    assert stale.table("consultations") == before.table("consultations")
+    facts.refresh(cap=5)
+    fresh = build_report(STATE, period, 2)
+    assert fresh.table("consultations").column_totals[0].value == (
+        before.table("consultations").column_totals[0].value + 1
+    )
+
+
+def test_stale_facts_are_ignored(varied):
+    facts.refresh(cap=5)
+    with transaction() as session:
+        refresh = session.scalar(select(ReportFactRefresh))
+        refresh.refreshed_at = now() - rules.FACTS_MAX_AGE - dt.timedelta(minutes=1)
+    assert build_report(STATE, PERIODS[0], 5).facts_as_of is None
+
+
+def test_a_cap_below_the_minimum_cell_is_ignored(varied):
+    facts.refresh(cap=3)
+    assert build_report(STATE, PERIODS[0], 3).facts_as_of is not None
+    assert build_report(STATE, PERIODS[0], 5).facts_as_of is None
+
+
+def test_a_period_not_of_whole_months_or_after_the_facts_is_live(varied):
+    facts.refresh(cap=5)
+    part = Period(d(2025, 1, 15), d(2025, 3, 31), "15.01.–31.03.2025")
+    assert build_report(STATE, part, 5).facts_as_of is None
+    after = rules.parse_period("year", now().year + 1)
+    assert build_report(STATE, after, 5).facts_as_of is None
+
+
+def test_other_scopes_never_read_the_facts(varied):
+    facts.refresh(cap=5)
+    org = varied["cm"].organisation
+    scope = Scope(ScopeKind.ORGANISATION, org.id, org.name)
+    assert build_report(scope, PERIODS[0], 2).facts_as_of is None
+
+
+def test_a_refresh_replaces_the_old_facts(varied, db):
+    facts.refresh(cap=5)
+    first = db.session.scalar(select(func.count()).select_from(ReportFact))
+    facts.refresh(cap=5)
+    assert db.session.scalar(select(func.count()).select_from(ReportFact)) == first
+    assert db.session.scalar(select(func.count()).select_from(ReportFactRefresh)) == 1
+
+
+def test_the_refresh_command(app, varied, db):
+    result = app.test_cli_runner().invoke(args=["kimdb", "refresh-report-facts"])
+    assert result.exit_code == 0, result.output
+    assert "report facts refreshed" in result.output
+    refresh = db.session.scalar(select(ReportFactRefresh))
+    assert refresh.cap == app.config["STATS_MIN_CELL"]
+    assert refresh.first_month == d(2024, 3, 1)
+    assert refresh.last_month == d(now().year, 12, 1)
+
+
+def test_the_page_and_the_exports_show_the_cut_off(client, varied):
+    state_user()
+    assert login(client, "kfi.test").status_code == 302
+    query = {"scope": "state", "kind": "year", "year": "2025"}
+    page = client.get("/reports/view", query_string=query).get_data(as_text=True)
+    assert "Datenstand" not in page
+    facts.refresh(cap=5)
+    page = client.get("/reports/view", query_string=query).get_data(as_text=True)
+    assert "Datenstand" in page
+    assert "Uhr" in page
+    csv = client.get("/reports/export.csv", query_string=query | {"table": "needs"})
+    assert "Datenstand" in csv.get_data(as_text=True)
+    pdf = client.get("/reports/export.pdf", query_string=query)
+    assert pdf.status_code == 200
+
+
+def test_years_halves_and_quarters_have_whole_period_facts_and_ranges_not(varied, db):
+    facts.refresh(cap=5)
+    conn = db.session.connection()
+    for period in PERIODS:
+        refresh = facts.usable(conn, period, 5)
+        assert refresh is not None
+        whole = facts.read(conn, refresh, period).has_period()
+        assert whole == (period.label != "01.11.2024–30.04.2025" and period.start.year >= 2024)
