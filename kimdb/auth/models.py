@@ -69,6 +69,10 @@ class User(UserMixin, db.Model):
     # accesses to the user's cases wait for their acknowledgement (issue 5 item 7), so that a
     # page needs no query of its own for the notice when none do; None when not loaded.
     unseen_emergency_access: Mapped[bool | None] = query_expression()
+    # Loaded with the user of a request too: whether they substitute a colleague today (R7),
+    # so that a case manager who substitutes no one needs no query of substitutions per page
+    # (``kimdb.auth.policy.substituted_owner_ids``); None when not loaded.
+    substitutes: Mapped[bool | None] = query_expression()
 
     organisation: Mapped[Organisation] = relationship()
     team: Mapped[Team | None] = relationship()

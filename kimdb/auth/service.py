@@ -13,12 +13,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import with_expression
 
-from kimdb.auth import totp
+from kimdb.auth import policy, totp
 from kimdb.auth.models import Role, Supervision, User
 from kimdb.extensions import db, transaction
 from kimdb.orgs.models import Organisation
 from kimdb.rules import RuleViolation
-from kimdb.timeutil import now
+from kimdb.timeutil import now, today
 
 # Argon2id with argon2-cffi's default parameters (RFC 9106 low-memory profile: 64 MiB, 3 passes).
 _hasher = PasswordHasher()
@@ -232,18 +232,25 @@ def load_user(session_id: str) -> User | None:
 
     The same statement tells whether emergency accesses to the user's cases wait for their
     acknowledgement (``User.unseen_emergency_access``; the notice on every page, issue 5 item
-    7), which saves every page of a case manager a query of its own (issue 8).
+    7) and whether the user substitutes a colleague today (``User.substitutes``, R7), which
+    saves every page of a case manager up to two queries of their own (issue 8).
     """
     from kimdb.emergency.service import unseen_by_owner
 
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or int(user_id) > 2**31 - 1:
         return None
+    day = today()
     user = db.session.get(
         User,
         int(user_id),
-        options=[with_expression(User.unseen_emergency_access, unseen_by_owner(User.id))],
+        options=[
+            with_expression(User.unseen_emergency_access, unseen_by_owner(User.id)),
+            with_expression(User.substitutes, policy.substitutes_on(User.id, day)),
+        ],
     )
+    if user is not None and user.substitutes is not None:
+        policy.note_user_loaded(day)
     if user is None or not user.active or not hmac.compare_digest(user.session_token, token):
         return None  # a deactivated user is logged out at the next request
     return user

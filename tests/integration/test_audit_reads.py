@@ -158,3 +158,36 @@ def test_substituted_owner_ids_are_read_again_when_a_substitution_ends(db, world
     # On a day outside the period the owner is not substituted either.
     later = today() + dt.timedelta(days=30)
     assert policy.substituted_owner_ids(sub, later) == ()
+
+
+def test_a_case_manager_who_substitutes_no_one_needs_no_query_of_substitutions(client, db, world):
+    """The user's own statement says whether they substitute anyone today (issue 8)."""
+    login(client, "cm.owner")
+    assert client.get("/cases/?include_closed=y").status_code == 200
+    with Statements() as sent:
+        assert client.get("/cases/?include_closed=y").status_code == 200
+    assert not [s for s in sent.texts if s.startswith("SELECT substitutions.")]
+
+
+def test_a_substitution_written_after_the_user_was_loaded_counts_at_once(app, db):
+    from kimdb.auth import service as auth_service
+    from kimdb.extensions import db as database
+
+    owner_id = make_user("cm.absent").id
+    newcomer = make_user("cm.newcomer")
+    session_id = newcomer.get_id()
+    supervisor_id = make_user("sv.lead", role=Role.SUPERVISOR).id
+    with app.app_context():  # a request of its own: its own session and flask.g
+        user = auth_service.load_user(session_id)
+        assert user.substitutes is False
+        with Statements() as sent:
+            assert policy.substituted_owner_ids(user) == ()
+        assert sent.texts == []  # known from the user's own statement
+        substitution_service.set_substitution(
+            database.session.get(User, supervisor_id),
+            database.session.get(User, owner_id),
+            user,
+            today(),
+            today() + dt.timedelta(days=3),
+        )
+        assert policy.substituted_owner_ids(user) == (owner_id,)
