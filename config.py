@@ -118,6 +118,11 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = _env_int("SESSION_MINUTES", 480) * 60
         # A session unused this long ends (issue 6 item 7); the absolute limit stays.
         self.SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
+        # The cookie is sent again only when the session changes (login, the last-seen time
+        # refreshed once a minute), not with every response: the limits above are checked on
+        # the server, so a cookie renewed at each request would end no later (issue 8: one
+        # signing and one Set-Cookie header less per page).
+        self.SESSION_REFRESH_EACH_REQUEST = False
 
         # The audit entry of a read (one per page showing client data) is committed without
         # waiting for the disk on PostgreSQL unless this is true: a crash of the database

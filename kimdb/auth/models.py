@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from kimdb.crypto import EncryptedText
 from kimdb.extensions import db, enum_column
@@ -64,6 +64,15 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    # Loaded with the user of a request (``kimdb.auth.service.load_user``): whether emergency
+    # accesses to the user's cases wait for their acknowledgement (issue 5 item 7), so that a
+    # page needs no query of its own for the notice when none do; None when not loaded.
+    unseen_emergency_access: Mapped[bool | None] = query_expression()
+    # Loaded with the user of a request too: whether they substitute a colleague today (R7),
+    # so that a case manager who substitutes no one needs no query of substitutions per page
+    # (``kimdb.auth.policy.substituted_owner_ids``); None when not loaded.
+    substitutes: Mapped[bool | None] = query_expression()
 
     organisation: Mapped[Organisation] = relationship()
     team: Mapped[Team | None] = relationship()

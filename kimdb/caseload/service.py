@@ -24,9 +24,10 @@ from kimdb.caseload.rules import (
     Scope,
     TrendPoint,
 )
-from kimdb.cases.models import Case, FollowUp
+from kimdb.cases.models import Case, FollowUp, case_number
 from kimdb.cases.queries import median_entry_lags
 from kimdb.cases.rules import CaseKind, Stage
+from kimdb.clients.models import Client, client_full_name
 from kimdb.extensions import db
 from kimdb.orgs.models import Organisation, Team
 from kimdb.timeutil import today
@@ -58,29 +59,60 @@ def caseload_of(user: User) -> Caseload:
     return Caseload(fte=user.fte, open_cases=total, open_cm=int(cm))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenCaseRow:
-    """One line of the own open cases list."""
+    """One line of the own open cases list: what the list shows, no more."""
 
-    case: Case
+    id: int
+    number: str
+    client_name: str  # "Family, Given", or the marker of erased data (``client_full_name``)
+    kind: CaseKind
+    stage: Stage
+    opened_on: dt.date
+    last_consultation_on: dt.date | None
     days_inactive: int
 
 
 def open_cases(user: User, sort: str = "inactive", descending: bool = False) -> list[OpenCaseRow]:
-    """Return ``user``'s open cases with the client, sorted by ``sort`` (a SORT_KEYS key).
+    """Return ``user``'s open cases with the client's name, sorted by ``sort`` (a SORT_KEYS
+    key).
 
     ``inactive`` sorts by the day of last activity, so ascending puts the longest silent first.
+    One statement of the columns the list shows (no ORM objects, no contact data decrypted;
+    issue 8).
     """
     columns = SORT_KEYS.get(sort, SORT_KEYS["inactive"])
     order = [c.desc() if descending else c.asc() for c in columns]
-    cases = db.session.scalars(
-        select(Case)
+    rows = db.session.execute(
+        select(
+            Case.id,
+            Case.kind,
+            Case.stage,
+            Case.opened_on,
+            Case.last_consultation_on,
+            Case.last_activity_on,
+            Client.family_name,
+            Client.given_name,
+            Client.erased_at,
+        )
+        .join(Case.client)
         .where(Case.owner_id == user.id, _open())
-        .options(joinedload(Case.client))
         .order_by(*order)
-    ).all()
+    )
     day = today()
-    return [OpenCaseRow(case=c, days_inactive=(day - c.last_activity_on).days) for c in cases]
+    return [
+        OpenCaseRow(
+            id=r.id,
+            number=case_number(r.opened_on, r.id),
+            client_name=client_full_name(r.family_name, r.given_name, r.erased_at),
+            kind=r.kind,
+            stage=r.stage,
+            opened_on=r.opened_on,
+            last_consultation_on=r.last_consultation_on,
+            days_inactive=(day - r.last_activity_on).days,
+        )
+        for r in rows
+    ]
 
 
 def inactive_count(rows: list[OpenCaseRow], days: int) -> int:

@@ -14,9 +14,9 @@ from kimdb import labels
 from kimdb.auth import policy
 from kimdb.auth.models import User
 from kimdb.cases import rules
-from kimdb.cases.models import Case, Consultation, FollowUp, Need
+from kimdb.cases.models import Case, Consultation, FollowUp, Need, case_number
 from kimdb.cases.rules import CaseFlag, CaseKind, Stage
-from kimdb.clients.models import Client
+from kimdb.clients.models import Client, client_full_name
 from kimdb.clients.rules import normalise_date, search_terms
 from kimdb.crypto import blind_index
 from kimdb.extensions import db
@@ -52,8 +52,65 @@ def search_cases(user: User, search: CaseSearch, inactivity_days: int, limit: in
     query = (
         select(Case)
         .join(Case.client)
-        .where(policy.case_visible(user))
         .options(contains_eager(Case.client))  # the join above, not a second one
+    )
+    return _searched(query, user, search, inactivity_days, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseListRow:
+    """One row of the case search's result list: what the list shows, no more."""
+
+    id: int
+    number: str
+    client_name: str  # "Family, Given", or the marker of erased data (``client_full_name``)
+    date_of_birth: dt.date | None
+    kind: CaseKind
+    stage: Stage
+    last_activity_on: dt.date
+
+
+def search_case_rows(
+    user: User, search: CaseSearch, inactivity_days: int, limit: int = 200
+) -> list[CaseListRow]:
+    """Return the rows of ``search_cases`` (same cases, same order) as CaseListRow.
+
+    One statement of the nine columns the list needs instead of whole cases and clients: a
+    list of 200 cases no longer decrypts the clients' contact data nor builds 400 ORM objects
+    (issue 8: the case list's time, profiled).
+    """
+    query = select(
+        Case.id,
+        Case.opened_on,
+        Case.kind,
+        Case.stage,
+        Case.last_activity_on,
+        Client.family_name,
+        Client.given_name,
+        Client.erased_at,
+        Client.date_of_birth,
+    ).join(Case.client)
+    return [
+        CaseListRow(
+            id=row.id,
+            number=case_number(row.opened_on, row.id),
+            client_name=client_full_name(row.family_name, row.given_name, row.erased_at),
+            date_of_birth=row.date_of_birth,
+            kind=row.kind,
+            stage=row.stage,
+            last_activity_on=row.last_activity_on,
+        )
+        for row in db.session.execute(_searched(query, user, search, inactivity_days, limit))
+    ]
+
+
+def _searched(
+    query: Select, user: User, search: CaseSearch, inactivity_days: int, limit: int
+) -> Select:
+    """Add the conditions of ``search`` and of access (R8), the order and ``limit`` to
+    ``query``, a select over cases joined to their clients."""
+    query = (
+        query.where(policy.case_visible(user))
         .order_by(Case.last_activity_on.desc(), Case.id.desc())
         .limit(limit)
     )

@@ -55,7 +55,6 @@ from kimdb.cases.models import (
 from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, Stage
 from kimdb.clients import service as clients_service
 from kimdb.clients import views as clients_views
-from kimdb.extensions import db
 from kimdb.orgs.service import partners_of
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today
@@ -259,9 +258,9 @@ def index():
             flag=CaseFlag(form.flag.data) if form.flag.data else None,
             include_closed=form.include_closed.data,
         )
-        cases = db.session.scalars(
-            queries.search_cases(current_user, search, current_app.config["INACTIVITY_DAYS"])
-        ).all()
+        cases = queries.search_case_rows(
+            current_user, search, current_app.config["INACTIVITY_DAYS"]
+        )
     status = 200 if not form.errors else 422
     return render_template(
         "cases/index.html", form=form, cases=cases, searched=searched, names=labels.row_labels()

@@ -115,11 +115,7 @@ class Client(db.Model):
     def full_name(self) -> str:
         """Family name, given name — the order case managers file by; for an erased client
         the German marker "[Daten gelöscht]" (R2), so pages of their cases still render."""
-        if self.erased_at is not None or self.family_name is None:
-            from flask_babel import gettext
-
-            return gettext("[Daten gelöscht]")
-        return f"{self.family_name}, {self.given_name}"
+        return client_full_name(self.family_name, self.given_name, self.erased_at)
 
     @property
     def is_erased(self) -> bool:
@@ -130,3 +126,16 @@ class Client(db.Model):
     def language_codes(self) -> list[str]:
         """The languages as a list of ISO 639-1 codes."""
         return [c for c in self.languages.split(",") if c]
+
+
+def client_full_name(
+    family_name: str | None, given_name: str | None, erased_at: dt.datetime | None
+) -> str:
+    """Return "Family, Given" — the order case managers file by — or, for a client whose data
+    were erased (``erased_at`` set, or no family name), the marker "[Daten gelöscht]" in the
+    UI language (R2). ``Client.full_name``, for query rows that are not Client objects."""
+    if erased_at is not None or family_name is None:
+        from flask_babel import gettext
+
+        return gettext("[Daten gelöscht]")
+    return f"{family_name}, {given_name}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from kimdb.auth import policy
@@ -267,12 +267,23 @@ def past_accesses(supervisor: User, limit: int = PAST_SHOWN) -> list[EmergencyAc
     )
 
 
+def unseen_by_owner(owner_id) -> ColumnElement[bool]:
+    """SQL condition: some emergency access to cases of the user ``owner_id`` (an id or a
+    column) waits for the owner's acknowledgement (``ix_emergency_accesses_owner_seen``)."""
+    return exists(
+        select(EmergencyAccess.id).where(
+            EmergencyAccess.owner_id == owner_id, EmergencyAccess.seen_by_owner_at.is_(None)
+        )
+    )
+
+
 def unseen_for_owner(user: User) -> list[EmergencyAccess]:
     """Return the emergency accesses to ``user``'s cases that ``user`` has not acknowledged,
     oldest first (one indexed query: ``ix_emergency_accesses_owner_seen``). Empty for
-    everyone but case managers."""
-    if user.role is not Role.CASE_MANAGER:
-        return []
+    everyone but case managers, and without a query when the user was loaded knowing there
+    are none (``User.unseen_emergency_access`` False, ``kimdb.auth.service.load_user``)."""
+    if user.role is not Role.CASE_MANAGER or user.unseen_emergency_access is False:
+        return []  # False: known from the user's own statement (``unseen_by_owner``)
     return list(
         db.session.scalars(
             select(EmergencyAccess)

@@ -260,6 +260,32 @@ def test_owner_sees_the_notice_on_every_page_until_acknowledged(client, db, team
     assert "Notfallzugriff auf Ihre Fälle" not in client.get("/").get_data(as_text=True)
 
 
+def test_owner_notice_costs_no_query_of_its_own_while_nothing_waits(app, client, db, team):
+    """The user's own statement says whether accesses wait (issue 8); only then are they read."""
+    from sqlalchemy import event
+
+    lead, owner, case = team
+    login(client, "cm.owner")
+    sent = []
+
+    def note(_conn, _cursor, statement, *_args):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get("/clients/").status_code == 200
+        assert not any(s.lstrip().startswith("SELECT emergency_accesses") for s in sent), sent
+        service.open_emergency_access(lead, case.number, REASON)
+        sent.clear()
+        text = client.get("/clients/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert "Notfallzugriff auf Ihre Fälle" in text and REASON in text
+    assert any(s.lstrip().startswith("SELECT emergency_accesses") for s in sent), sent
+
+
 def test_only_the_owner_can_acknowledge(client, db, team):
     lead, owner, case = team
     access, _ = service.open_emergency_access(lead, case.number, REASON)

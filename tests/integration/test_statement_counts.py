@@ -123,6 +123,24 @@ def test_case_search_issues_the_same_statements_for_few_and_many_matches(
     assert_same_count(small, large)
 
 
+def test_case_search_reads_only_the_columns_its_list_shows(app, client, db, anna):
+    """The list shows names and dates of birth: contact data are neither read nor decrypted."""
+    add_open_cases(anna, 2)
+    statements = page_statements(app, client, "/cases/?include_closed=y")
+    search = [s for s in statements if "clients.family_name" in s]
+    assert len(search) == 1, statements
+    assert "clients.phone" not in search[0] and "clients.email" not in search[0]
+
+
+def test_start_page_reads_only_the_columns_its_lists_show(app, client, db, anna):
+    """The open cases show names only: contact data are neither read nor decrypted."""
+    add_open_cases(anna, 2)
+    statements = page_statements(app, client, "/")
+    own = [s for s in statements if "clients.family_name" in s and "cases.last_activity_on" in s]
+    assert own, statements
+    assert not any("clients.phone" in s for s in own)
+
+
 def test_client_list_issues_the_same_statements_for_1_and_15_clients(app, client, db, anna):
     make_client(anna)
     small = page_statements(app, client, "/clients/")

@@ -224,6 +224,8 @@ def test_erased_client_leaves_lists_and_their_pages_still_render(client, db, ann
     assert other.id
     page = client.get(f"/cases/{rich.case.id}")
     assert page.status_code == 200 and "[Daten gelöscht]" in page.get_data(as_text=True)
+    found = client.get("/cases/?include_closed=y").get_data(as_text=True)
+    assert "[Daten gelöscht]" in found and rich.case.number in found  # the case search's list
     person = client.get(f"/clients/{rich.client.id}")
     body = person.get_data(as_text=True)
     assert person.status_code == 200 and "[Daten gelöscht]" in body

@@ -129,3 +129,17 @@ def test_web_concurrency_is_used_without_kimdb_workers(monkeypatch):
 def test_a_malformed_number_names_the_variable(monkeypatch):
     with pytest.raises(ValueError, match="KIMDB_WORKERS"):
         load(monkeypatch, KIMDB_WORKERS="four")
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_a_preloading_master_freezes_its_objects_before_forking(monkeypatch, preload):
+    import gc
+
+    pre_fork = load(monkeypatch)["pre_fork"]
+    server = SimpleNamespace(cfg=SimpleNamespace(preload_app=preload))
+    gc.unfreeze()
+    try:
+        pre_fork(server, None)
+        assert (gc.get_freeze_count() > 0) is preload
+    finally:
+        gc.unfreeze()
