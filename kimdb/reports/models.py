@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, DateTime, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kimdb.extensions import db
@@ -34,14 +34,18 @@ class ReportFact(db.Model):
     before the case's opening month (a data error the live report also honours); None
     otherwise. ``period_end``: for the facts of a whole year, half or quarter (cases and
     clients, counted over the period as a whole), its last day; ``month`` is then its first.
-    No foreign key: the facts are a snapshot, replaced whole, and must never hold
-    up the erasure of a client.
+    ``refresh_id``: the refresh that wrote the row; a report reads only the facts of the
+    refresh ``facts.usable`` chose. No foreign key to the clients: the facts are a snapshot,
+    replaced whole, and must never hold up the erasure of a client.
     """
 
     __tablename__ = "report_facts"
-    __table_args__ = (Index("ix_report_facts_month", "month", "measure"),)
+    __table_args__ = (Index("ix_report_facts_month", "refresh_id", "month", "measure"),)
 
     id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    refresh_id: Mapped[int] = mapped_column(
+        ForeignKey("report_fact_refreshes.id", ondelete="CASCADE")
+    )
     month: Mapped[dt.date] = mapped_column(Date)
     measure: Mapped[str] = mapped_column(String(20))
     part: Mapped[str] = mapped_column(String(8))
