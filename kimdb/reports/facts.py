@@ -533,10 +533,11 @@ class Facts:
 
 def read(conn: Connection, refresh_row: Refresh, period: Period) -> Facts:
     """Sum the facts of ``refresh_row`` (only those: a row of another refresh never adds in)
-    over ``period`` (a year, half or quarter covered: ``usable``) in one statement: the events and the needs of the cases opened in its months, plus the stock of
-    needs at its start (stock and flow of needs together as ``NEEDS``) and the stages of the
-    cases open at its end. People are the distinct
-    ids of a group over the months, capped (``rules.facts_people``)."""
+    over ``period`` (a year, half or quarter covered: ``usable``) in one statement: the events
+    and the needs of the cases opened in its months, plus the stock of needs at its start
+    (stock and flow of needs together as ``NEEDS``), the stages of the cases open at its end
+    and its whole-period cases and clients. People are the distinct ids of a group over the
+    months, capped (``rules.facts_people``)."""
     f = ReportFact
     measure = sql_case((f.measure.in_(["needs_open", "needs_opened"]), NEEDS), else_=f.measure)
     in_period = and_(
