@@ -175,6 +175,24 @@ def refresh(cap: int) -> RefreshSummary:
     )
 
 
+def purge_stale(moment: dt.datetime, dry_run: bool = False) -> int:
+    """Delete the facts (and their refresh) taken more than ``rules.FACTS_MAX_AGE`` before
+    ``moment``: no report reads them any more, and they pair client ids with special
+    categories, so they must not outlive a stopped nightly refresh. Return the number of fact
+    rows deleted (or to delete, ``dry_run``). Run by ``flask kimdb purge``."""
+    stale = select(ReportFactRefresh.id).where(
+        ReportFactRefresh.refreshed_at < moment - rules.FACTS_MAX_AGE
+    )
+    with db.engine.begin() as conn:
+        rows = conn.scalar(
+            select(func.count()).select_from(ReportFact).where(ReportFact.refresh_id.in_(stale))
+        )
+        if not dry_run:
+            conn.execute(delete(ReportFact).where(ReportFact.refresh_id.in_(stale)))
+            conn.execute(delete(ReportFactRefresh).where(ReportFactRefresh.id.in_(stale)))
+    return int(rows or 0)
+
+
 def _months_covered(conn: Connection) -> tuple[int, int]:
     """First and last month (``rules.month_index``) the facts cover: from the earliest case
     opening, consultation or referral (January of this year when there is none), but not

@@ -448,3 +448,23 @@ def test_a_date_before_the_first_year_does_not_stop_the_refresh(varied, db):
     summary = facts.refresh(cap=5)
     assert summary.first_month == d(rules.FIRST_YEAR, 1, 1)
     assert build_report(STATE, PERIODS[0], 2).facts_as_of is not None
+
+
+def test_the_purge_deletes_facts_older_than_their_maximum_age(varied, db):
+    from kimdb.privacy.service import purge
+
+    facts.refresh(cap=5)
+    rows = _fact_count(db)
+    assert purge(now().date(), 1095).report_facts == 0
+    assert _fact_count(db) == rows
+    with transaction() as session:
+        refresh = session.scalar(select(ReportFactRefresh))
+        refresh.refreshed_at = now() - rules.FACTS_MAX_AGE - dt.timedelta(minutes=1)
+    dry = purge(now().date(), 1095, dry_run=True)
+    assert dry.report_facts == rows
+    assert _fact_count(db) == rows
+    report = purge(now().date(), 1095)
+    assert report.report_facts == rows
+    assert any("stale report facts deleted" in line for line in report.lines())
+    assert _fact_count(db) == 0
+    assert db.session.scalar(select(func.count()).select_from(ReportFactRefresh)) == 0
