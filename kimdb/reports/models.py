@@ -1,11 +1,15 @@
 """Pre-aggregated figures of the statewide report (issue 8: the state report under 1 s).
 
-The state report over whole months reads its four largest figures — consultations by mode,
-interpreter languages, needs, referrals and the entry lag — from these facts instead of
+The state report over a year, half or quarter reads its largest figures — consultations by
+mode, interpreter languages, needs, referrals, the entry lag, stages, cases and clients — from
+these facts instead of
 grouping millions of rows live (``kimdb.reports.facts``). They hold counts per calendar month
-and group, and per group at most ``cap`` client ids: integers, no personal data (no name, no
-date of birth, no free text). Erased clients count in them as in the live report (R2).
-``flask kimdb refresh-report-facts`` (nightly) replaces all of them in one transaction.
+and group, and per group at most ``cap`` client ids. That is pseudonymous personal data, not
+anonymous: a client id is paired with the group's life area, legal domain or interpreter
+language (special categories in their source tables; no name, date of birth or free text).
+Nobody reads them directly, only the suppressed state report. Erased clients count in them as
+in the live report (R2). ``flask kimdb refresh-report-facts`` (nightly) replaces all of them
+in one transaction; ``flask kimdb purge`` deletes those older than ``FACTS_MAX_AGE``.
 """
 
 from __future__ import annotations
