@@ -1,9 +1,10 @@
 """The pre-aggregated facts of the statewide report: refresh and read (issue 8).
 
 Even hand-written grouped counts over 3.9 million consultations take 1.46 s, so the state
-report cannot be under 1 s live. For the STATE scope and a period of whole months, its four
-largest parts come from facts per calendar month instead (``models.ReportFact``); every other
-scope, and the rest of the state report (cases, stages, clients, FTE, withdrawals), stays live.
+report cannot be under 1 s live. For the STATE scope and a year, half or quarter, its four
+largest parts come from facts per calendar month instead (``models.ReportFact``), the stages,
+cases and clients from facts per month end and per whole period; every other scope, every
+free from–to range, and the FTE and withdrawals of the state report stay live.
 
 What is stored, per month and per group (a cell, a row, a column, the whole):
 
@@ -16,7 +17,7 @@ What is stored, per month and per group (a cell, a row, a column, the whole):
 - whole periods — for every year, half and quarter covered, the case counts ("Fälle nach
   Art", closure reasons, open cases at the month ends) and the people by age group, gender,
   country group and residence status: exact person counts, which no sum of months gives; a
-  free from–to range reads these live.
+  free from–to range reads no facts at all.
 - stages — the open cases at the end of the day before each month's first day by stage
   and kind (counts only; "Offene Fälle am Periodenende nach Phase" of a period ending then).
 - needs — "all needs of the cases active in the period": for a month-aligned period these
