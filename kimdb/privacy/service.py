@@ -390,6 +390,7 @@ class PurgeReport:
     failed_files: int = 0  # files that could not be deleted (left for the next run)
     held_files: int = 0  # scans held for an unfinished registration, past the idle time
     skipped: int = 0  # clients no longer due when their turn came (a case was opened)
+    report_facts: int = 0  # rows of state report facts older than FACTS_MAX_AGE (deleted)
 
     def lines(self) -> list[str]:
         """The report as lines of text for the command line (no personal data)."""
@@ -405,6 +406,14 @@ class PurgeReport:
             ([f"files that could not be deleted: {self.failed_files}"] if self.failed_files else [])
             + ([f"held registration scans removed: {self.held_files}"] if self.held_files else [])
             + ([f"clients skipped (no longer due): {self.skipped}"] if self.skipped else [])
+            + (
+                [
+                    f"stale report facts {'to delete' if self.dry_run else 'deleted'}: "
+                    f"{self.report_facts}"
+                ]
+                if self.report_facts
+                else []
+            )
         )
 
 
@@ -441,8 +450,10 @@ def purge(today_: dt.date, retention_days: int, dry_run: bool = False) -> PurgeR
     ``retention_days`` days ago. Each client is erased in its own transaction (as
     ``erase_client``), re-checked inside it, so the run is idempotent and safe from cron: a
     second run finds nothing. Finally scan files no consent refers to (older than
-    ORPHAN_GRACE) are removed. ``dry_run`` counts and changes nothing. Raises PrivacyRefused
-    for a negative period. Source: issue 6 item 5; GDPR Art. 5(1)(e).
+    ORPHAN_GRACE) are removed, and the state report's facts older than
+    ``reports.rules.FACTS_MAX_AGE`` (``reports.facts.purge_stale``: they hold client ids, and
+    must not outlive a stopped nightly refresh). ``dry_run`` counts and changes nothing.
+    Raises PrivacyRefused for a negative period. Source: issue 6 item 5; GDPR Art. 5(1)(e).
     """
     cutoff = rules.retention_cutoff(today_, retention_days)
     registered_before = dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
@@ -487,6 +498,9 @@ def purge(today_: dt.date, retention_days: int, dry_run: bool = False) -> PurgeR
         from kimdb.clients.service import expire_held_scans
 
         report.held_files = expire_held_scans()
+    from kimdb.reports.facts import purge_stale
+
+    report.report_facts = purge_stale(now(), dry_run=dry_run)
     return report
 
 

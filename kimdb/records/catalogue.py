@@ -155,7 +155,7 @@ SUBSTITUTION_READERS = Audience(
 
 REPORT_FACTS_KEPT = _l(
     "bis zur nächsten nächtlichen Neuberechnung (flask kimdb refresh-report-facts), die alle "
-    "ersetzt"
+    "ersetzt; höchstens 36 Stunden: danach löscht sie flask kimdb purge"
 )
 REPORT_READERS = Audience(
     _l(
@@ -517,16 +517,19 @@ TABLES: dict[str, TableRecord] = {
         title=_l("Vorberechnete Zahlen des Landesberichts"),
         purpose=_l(
             "Landesweiter Statistikbericht unter einer Sekunde: Zählungen je Monat und höchstens "
-            "so viele Klienten-Nummern je Zelle wie die Mindestzellgröße (für die Geheimhaltung); "
-            "keine Namen, Geburtsdaten oder Texte"
+            "so viele Klienten-Nummern je Zelle wie die Mindestzellgröße (für die Geheimhaltung). "
+            "Pseudonym: die Nummern sind mit Lebensbereich, Rechtsgebiet und Dolmetschsprache "
+            "verknüpft; keine Namen, Geburtsdaten oder Texte"
         ),
         subjects=CLIENTS,
         legal_basis=PUBLIC_TASK,
         retention=REPORT_FACTS_KEPT,
         audience=REPORT_READERS,
         columns=columns(
-            metadata="id month measure part row_key column_key closed_month records minutes "
-            "flagged client_id period_end"
+            metadata="id refresh_id month measure part closed_month records minutes flagged "
+            "period_end",
+            special="row_key column_key",
+            pseudonymous="client_id",
         ),
     ),
     "report_fact_refreshes": TableRecord(

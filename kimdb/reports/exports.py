@@ -74,11 +74,14 @@ def cut_off_text(report: Report) -> str | None:
 
 
 def cut_off_note() -> str:
-    """What the cut-off applies to (shown beside ``cut_off_text``)."""
+    """What the cut-off applies to (shown beside ``cut_off_text``): the figures from the
+    nightly facts, and which ones stay live even then (the FTE of the case managers, so also
+    the cases per FTE, and the withdrawn consents: ``service.build_report``)."""
     return str(
         _l(
             "Beruht auf der nächtlichen Auswertung zu diesem Zeitpunkt; spätere Eingaben "
-            "zählen ab der nächsten Auswertung."
+            "zählen ab der nächsten Auswertung. Ausgenommen sind Stellen (VZÄ, auch in "
+            "„Fälle je VZÄ“) und widerrufene Einwilligungen: aktueller Stand."
         )
     )
 

@@ -1,9 +1,10 @@
 """The pre-aggregated facts of the statewide report: refresh and read (issue 8).
 
 Even hand-written grouped counts over 3.9 million consultations take 1.46 s, so the state
-report cannot be under 1 s live. For the STATE scope and a period of whole months, its four
-largest parts come from facts per calendar month instead (``models.ReportFact``); every other
-scope, and the rest of the state report (cases, stages, clients, FTE, withdrawals), stays live.
+report cannot be under 1 s live. For the STATE scope and a year, half or quarter, its four
+largest parts come from facts per calendar month instead (``models.ReportFact``), the stages,
+cases and clients from facts per month end and per whole period; every other scope, every
+free from–to range, and the FTE and withdrawals of the state report stay live.
 
 What is stored, per month and per group (a cell, a row, a column, the whole):
 
@@ -16,7 +17,7 @@ What is stored, per month and per group (a cell, a row, a column, the whole):
 - whole periods — for every year, half and quarter covered, the case counts ("Fälle nach
   Art", closure reasons, open cases at the month ends) and the people by age group, gender,
   country group and residence status: exact person counts, which no sum of months gives; a
-  free from–to range reads these live.
+  free from–to range reads no facts at all.
 - stages — the open cases at the end of the day before each month's first day by stage
   and kind (counts only; "Offene Fälle am Periodenende nach Phase" of a period ending then).
 - needs — "all needs of the cases active in the period": for a month-aligned period these
@@ -51,6 +52,7 @@ from sqlalchemy import (
     select,
     true,
     union_all,
+    update,
 )
 from sqlalchemy import case as sql_case
 
@@ -96,16 +98,26 @@ class RefreshSummary:
 
 def refresh(cap: int) -> RefreshSummary:
     """Recompute every fact of the state report from the main database and replace the old
-    ones, in one transaction (on PostgreSQL at REPEATABLE READ: one snapshot for all).
+    ones, in one transaction that reads one snapshot of the data.
 
     ``cap``: client ids kept per group and month (the current ``KIMDB_STATS_MIN_CELL``; the
     report uses the facts only while ``cap`` ≥ its ``min_cell``). The months covered run from
     the first month holding a case, consultation or referral (before it there is nothing to
-    count) to December of the current year: the stock of needs and the stages are stored for
-    each of their first days, the whole-period figures for every year, half and quarter of
-    those years. Meant for a nightly cron (``flask kimdb refresh-report-facts``); about 2.5
-    minutes at state scale. On SQLite the refresh holds its read transaction throughout, so
-    writers wait for it (seconds at county scale). Raises ValueError for a cap below 1.
+    count; not before January ``rules.FIRST_YEAR``, the first a report can ask for) to
+    December of the current year: the stock of needs and the stages are stored for each of
+    their first days, the whole-period figures for every year, half and quarter of those
+    years. Meant for a nightly cron (``flask kimdb refresh-report-facts``); about 2.5 minutes
+    at state scale.
+
+    Two refreshes at once run one after the other: on PostgreSQL the first statement locks
+    ``report_fact_refreshes`` (EXCLUSIVE: reports still read it, a second refresh waits), and
+    only then does the REPEATABLE READ snapshot begin (at the first SELECT), so the second one
+    sees and replaces the first one's facts. On SQLite the refresh is one ``BEGIN IMMEDIATE``
+    transaction: one snapshot, and it holds SQLite's write lock from its start, so every other
+    write (a second refresh too) waits up to the busy timeout (5 s) and then fails; readers
+    are not held up (seconds at county scale; run it at night). Every fact row carries its
+    refresh (``ReportFact.refresh_id``) and ``read`` sums only those of the refresh ``usable``
+    chose. Raises ValueError for a cap below 1.
     """
     if cap < 1:
         raise ValueError("cap must be at least 1")
@@ -114,9 +126,15 @@ def refresh(cap: int) -> RefreshSummary:
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
+            # Before any SELECT: the snapshot starts after the lock is granted.
+            conn.exec_driver_sql("LOCK TABLE report_fact_refreshes IN EXCLUSIVE MODE")
             conn.execute(
                 select(*(func.set_config(k, v, True) for k, v in POSTGRESQL_SETTINGS.items()))
             )
+        elif conn.dialect.name == "sqlite":
+            # pysqlite sends no BEGIN before a SELECT: without this, every statement would
+            # read its own state of the data.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         refreshed_at = now()
         first, last = _months_covered(conn)
         rows: list[dict] = []
@@ -132,29 +150,55 @@ def refresh(cap: int) -> RefreshSummary:
             for period in rules.standard_periods(year):
                 rows += _period_facts(conn, period)
         rows += _lag_facts(conn)
-        conn.execute(delete(ReportFact))
-        conn.execute(delete(ReportFactRefresh))
-        for start in range(0, len(rows), 10_000):
-            conn.execute(insert(ReportFact), rows[start : start + 10_000])
-        seconds = time.perf_counter() - started
-        conn.execute(
+        refresh_id = conn.execute(
             insert(ReportFactRefresh).values(
                 refreshed_at=refreshed_at,
                 cap=cap,
                 first_month=rules.month_of_index(first),
                 last_month=rules.month_of_index(last),
-                seconds=seconds,
+                seconds=0.0,
             )
+        ).inserted_primary_key[0]
+        conn.execute(delete(ReportFact).where(ReportFact.refresh_id != refresh_id))
+        conn.execute(delete(ReportFactRefresh).where(ReportFactRefresh.id != refresh_id))
+        for row in rows:
+            row["refresh_id"] = refresh_id
+        for start in range(0, len(rows), 10_000):
+            conn.execute(insert(ReportFact), rows[start : start + 10_000])
+        seconds = time.perf_counter() - started
+        conn.execute(
+            update(ReportFactRefresh)
+            .where(ReportFactRefresh.id == refresh_id)
+            .values(seconds=seconds)
         )
     return RefreshSummary(
         len(rows), rules.month_of_index(first), rules.month_of_index(last), cap, seconds
     )
 
 
+def purge_stale(moment: dt.datetime, dry_run: bool = False) -> int:
+    """Delete the facts (and their refresh) taken more than ``rules.FACTS_MAX_AGE`` before
+    ``moment``: no report reads them any more, and they pair client ids with special
+    categories, so they must not outlive a stopped nightly refresh. Return the number of fact
+    rows deleted (or to delete, ``dry_run``). Run by ``flask kimdb purge``."""
+    stale = select(ReportFactRefresh.id).where(
+        ReportFactRefresh.refreshed_at < moment - rules.FACTS_MAX_AGE
+    )
+    with db.engine.begin() as conn:
+        rows = conn.scalar(
+            select(func.count()).select_from(ReportFact).where(ReportFact.refresh_id.in_(stale))
+        )
+        if not dry_run:
+            conn.execute(delete(ReportFact).where(ReportFact.refresh_id.in_(stale)))
+            conn.execute(delete(ReportFactRefresh).where(ReportFactRefresh.id.in_(stale)))
+    return int(rows or 0)
+
+
 def _months_covered(conn: Connection) -> tuple[int, int]:
     """First and last month (``rules.month_index``) the facts cover: from the earliest case
-    opening, consultation or referral (January of this year when there is none) to December
-    of this year (Berlin)."""
+    opening, consultation or referral (January of this year when there is none), but not
+    before January ``rules.FIRST_YEAR`` (a report cannot ask for earlier periods, and
+    ``rules.standard_periods`` refuses their years), to December of this year (Berlin)."""
     this_year = local_date(now()).year
     earliest = [
         conn.scalar(select(func.min(column)))
@@ -162,6 +206,7 @@ def _months_covered(conn: Connection) -> tuple[int, int]:
     ]
     days = [d for d in earliest if d is not None]
     first = rules.month_index(min(days)) if days else this_year * 12
+    first = max(first, rules.FIRST_YEAR * 12)
     return min(first, this_year * 12), this_year * 12 + 11
 
 
@@ -212,7 +257,7 @@ def _referrals() -> Select:
 def _needs_opened() -> Select:
     """The needs of the cases opened in each month; ``closed_month`` the month of a closure
     dated before the opening month (then the case counts only for periods starting by then,
-    as ``service._active_in`` has it)."""
+    as ``queries.active_in`` has it)."""
     opened, closed = month_index_of(Case.opened_on), month_index_of(Case.closed_on)
     return select(
         opened.label("month"),
@@ -397,8 +442,9 @@ def _lag_facts(conn: Connection) -> list[dict]:
 
 @dataclass(frozen=True)
 class Refresh:
-    """The refresh the facts come from (``models.ReportFactRefresh``)."""
+    """The refresh the facts come from (``models.ReportFactRefresh``; ``id`` its row)."""
 
+    id: int
     refreshed_at: dt.datetime
     cap: int
     first_month: dt.date
@@ -411,6 +457,7 @@ def usable(conn: Connection, period: Period, min_cell: int) -> Refresh | None:
     not covered): then the report is computed live. One statement."""
     row = conn.execute(
         select(
+            ReportFactRefresh.id,
             ReportFactRefresh.refreshed_at,
             ReportFactRefresh.cap,
             ReportFactRefresh.first_month,
@@ -421,10 +468,10 @@ def usable(conn: Connection, period: Period, min_cell: int) -> Refresh | None:
     ).first()
     if row is None:
         return None
-    refreshed_at, cap, first_month, last_month = row
+    refresh_id, refreshed_at, cap, first_month, last_month = row
     if refreshed_at.tzinfo is None:  # SQLite keeps UTC moments without their zone
         refreshed_at = refreshed_at.replace(tzinfo=dt.UTC)
-    refresh_row = Refresh(refreshed_at, cap, first_month, last_month)
+    refresh_row = Refresh(refresh_id, refreshed_at, cap, first_month, last_month)
     if not rules.facts_usable(
         period,
         min_cell,
@@ -504,11 +551,12 @@ class Facts:
 
 
 def read(conn: Connection, refresh_row: Refresh, period: Period) -> Facts:
-    """Sum the facts over ``period`` (month-aligned and covered: ``usable``) in one
-    statement: the events and the needs of the cases opened in its months, plus the stock of
-    needs at its start (stock and flow of needs together as ``NEEDS``) and the stages of the
-    cases open at its end. People are the distinct
-    ids of a group over the months, capped (``rules.facts_people``)."""
+    """Sum the facts of ``refresh_row`` (only those: a row of another refresh never adds in)
+    over ``period`` (a year, half or quarter covered: ``usable``) in one statement: the events
+    and the needs of the cases opened in its months, plus the stock of needs at its start
+    (stock and flow of needs together as ``NEEDS``), the stages of the cases open at its end
+    and its whole-period cases and clients. People are the distinct ids of a group over the
+    months, capped (``rules.facts_people``)."""
     f = ReportFact
     measure = sql_case((f.measure.in_(["needs_open", "needs_opened"]), NEEDS), else_=f.measure)
     in_period = and_(
@@ -532,7 +580,10 @@ def read(conn: Connection, refresh_row: Refresh, period: Period) -> Facts:
             func.sum(f.flagged),
             func.count(f.client_id.distinct()),
         )
-        .where(or_(and_(f.period_end.is_(None), or_(in_period, stock)), whole))
+        .where(
+            f.refresh_id == refresh_row.id,
+            or_(and_(f.period_end.is_(None), or_(in_period, stock)), whole),
+        )
         .group_by(measure, f.part, f.row_key, f.column_key)
     )
     facts = Facts(refresh_row)

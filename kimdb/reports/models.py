@@ -1,18 +1,22 @@
 """Pre-aggregated figures of the statewide report (issue 8: the state report under 1 s).
 
-The state report over whole months reads its four largest figures — consultations by mode,
-interpreter languages, needs, referrals and the entry lag — from these facts instead of
+The state report over a year, half or quarter reads its largest figures — consultations by
+mode, interpreter languages, needs, referrals, the entry lag, stages, cases and clients — from
+these facts instead of
 grouping millions of rows live (``kimdb.reports.facts``). They hold counts per calendar month
-and group, and per group at most ``cap`` client ids: integers, no personal data (no name, no
-date of birth, no free text). Erased clients count in them as in the live report (R2).
-``flask kimdb refresh-report-facts`` (nightly) replaces all of them in one transaction.
+and group, and per group at most ``cap`` client ids. That is pseudonymous personal data, not
+anonymous: a client id is paired with the group's life area, legal domain or interpreter
+language (special categories in their source tables; no name, date of birth or free text).
+Nobody reads them directly, only the suppressed state report. Erased clients count in them as
+in the live report (R2). ``flask kimdb refresh-report-facts`` (nightly) replaces all of them
+in one transaction; ``flask kimdb purge`` deletes those older than ``FACTS_MAX_AGE``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, DateTime, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kimdb.extensions import db
@@ -34,14 +38,18 @@ class ReportFact(db.Model):
     before the case's opening month (a data error the live report also honours); None
     otherwise. ``period_end``: for the facts of a whole year, half or quarter (cases and
     clients, counted over the period as a whole), its last day; ``month`` is then its first.
-    No foreign key: the facts are a snapshot, replaced whole, and must never hold
-    up the erasure of a client.
+    ``refresh_id``: the refresh that wrote the row; a report reads only the facts of the
+    refresh ``facts.usable`` chose. No foreign key to the clients: the facts are a snapshot,
+    replaced whole, and must never hold up the erasure of a client.
     """
 
     __tablename__ = "report_facts"
-    __table_args__ = (Index("ix_report_facts_month", "month", "measure"),)
+    __table_args__ = (Index("ix_report_facts_month", "refresh_id", "month", "measure"),)
 
     id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    refresh_id: Mapped[int] = mapped_column(
+        ForeignKey("report_fact_refreshes.id", ondelete="CASCADE")
+    )
     month: Mapped[dt.date] = mapped_column(Date)
     measure: Mapped[str] = mapped_column(String(20))
     part: Mapped[str] = mapped_column(String(8))

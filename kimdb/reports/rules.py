@@ -554,11 +554,16 @@ FACTS_MAX_AGE = dt.timedelta(hours=36)
 and the report is computed live (3-4 s at state scale, but current)."""
 
 
-def month_aligned(period: Period) -> bool:
-    """True if ``period`` starts on the first and ends on the last day of a month (years,
-    halves, quarters and the allowed from–to ranges all do): only such periods are sums of
-    whole months of facts."""
-    return period.start.day == 1 and (period.end + dt.timedelta(days=1)).day == 1
+def standard_period(period: Period) -> bool:
+    """True if ``period`` is a year, a half or a quarter (``standard_periods``): only these
+    have whole-period facts of their cases and clients, so only these read the facts; a free
+    from–to range, even of whole months, is computed live entirely (else its live cases and
+    clients would not match the figures from the facts, e.g. the open cases at its end)."""
+    if not FIRST_YEAR <= period.start.year <= LAST_YEAR:
+        return False
+    return any(
+        (p.start, p.end) == (period.start, period.end) for p in standard_periods(period.start.year)
+    )
 
 
 def facts_usable(
@@ -571,14 +576,15 @@ def facts_usable(
 ) -> bool:
     """True if the state report over ``period`` at the moment ``at`` may read the facts of a
     refresh taken at ``refreshed_at`` with ``cap`` client ids per group, covering the months
-    up to ``last_month`` (its first day): ``period`` is month-aligned and ends by then, the
+    up to ``last_month`` (its first day): ``period`` is a year, half or quarter
+    (``standard_period``; never a free range) and ends by then, the
     facts are at most ``FACTS_MAX_AGE`` old and ``cap`` ≥ ``min_cell`` (a smaller cap could
     not tell whether a cell rests on fewer than ``min_cell`` people). Months before the first
     one the refresh found data in need no facts: nothing happened in them."""
     if refreshed_at.tzinfo is None:  # SQLite returns naive UTC moments
         refreshed_at = refreshed_at.replace(tzinfo=dt.UTC)
     return (
-        month_aligned(period)
+        standard_period(period)
         and period.end < _next_month(last_month)
         and dt.timedelta(0) <= at - refreshed_at <= FACTS_MAX_AGE
         and cap >= min_cell

@@ -9,10 +9,10 @@ bounded by the number of users or days, not of cases: the FTE periods of the cas
 scope, and the median entry lag (counts per lag; on SQLite per day held and hour entered). Each
 table is suppressed with ``kimdb.reports.rules.suppress``.
 
-The state over whole months reads consultations, needs, referrals, the entry lag and the
-stages, for a year, half or quarter also the cases and clients, from the nightly facts instead
+The state over a year, half or quarter reads consultations, needs, referrals, the entry lag,
+the stages, the cases and the clients from the nightly facts instead
 (``kimdb.reports.facts``; live SQL over 3.9 million consultations cannot take under 1 s); every
-other scope, and the FTE and withdrawals of the state, are read live.
+other scope, every free from–to range, and the FTE and withdrawals of the state, are read live.
 
 Erased clients (consent withdrawn, retention, R2) still count: they keep gender, country, year of
 birth, cases and stages; their residence status reads "unknown" after erasure.
@@ -266,7 +266,7 @@ def build_report(scope: Scope, period: Period, min_cell: int) -> Report:
     Nine statements whatever the number of cases (issue 8; ten on PostgreSQL, which first sets
     ``queries.POSTGRESQL_SETTINGS``), on the read-only report database when one is configured
     (``queries.report_connection``). The state first asks for the nightly facts
-    (``facts.usable``); when they may be used (period of whole months, refreshed within
+    (``facts.usable``); when they may be used (a year, half or quarter, refreshed within
     ``rules.FACTS_MAX_AGE``, cap ≥ ``min_cell``) one statement over them
     (``facts.read``) replaces those of consultations, needs, referrals, entry lag and stages,
     for a year, half or quarter also those of the cases and clients (five statements in all on
@@ -283,7 +283,7 @@ def _build_report(conn: Connection, scope: Scope, period: Period, min_cell: int)
     report = Report(scope=scope, period=period, created_at=now(), min_cell=min_cell)
     refresh = report_facts.usable(conn, period, min_cell) if scope.kind is ScopeKind.STATE else None
     if refresh is not None:
-        # The state over whole months: events, needs and stages from the nightly facts.
+        # The state over a year, half or quarter: events, needs and stages from the facts.
         facts = report_facts.read(conn, refresh, period)
         report.facts_as_of = refresh.refreshed_at
         needs = facts.breakdown(report_facts.NEEDS)

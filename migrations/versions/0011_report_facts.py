@@ -23,8 +23,18 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('report_fact_refreshes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('cap', sa.Integer(), nullable=False),
+    sa.Column('first_month', sa.Date(), nullable=False),
+    sa.Column('last_month', sa.Date(), nullable=False),
+    sa.Column('seconds', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_fact_refreshes'))
+    )
     op.create_table('report_facts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('refresh_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('measure', sa.String(length=20), nullable=False),
     sa.Column('part', sa.String(length=8), nullable=False),
@@ -36,21 +46,13 @@ def upgrade():
     sa.Column('flagged', sa.BigInteger(), nullable=False),
     sa.Column('client_id', sa.Integer(), nullable=True),
     sa.Column('period_end', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['refresh_id'], ['report_fact_refreshes.id'], name=op.f('fk_report_facts_refresh_id_report_fact_refreshes'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_facts'))
     )
-    op.create_index('ix_report_facts_month', 'report_facts', ['month', 'measure'], unique=False)
-    op.create_table('report_fact_refreshes',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('cap', sa.Integer(), nullable=False),
-    sa.Column('first_month', sa.Date(), nullable=False),
-    sa.Column('last_month', sa.Date(), nullable=False),
-    sa.Column('seconds', sa.Float(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_fact_refreshes'))
-    )
+    op.create_index('ix_report_facts_month', 'report_facts', ['refresh_id', 'month', 'measure'], unique=False)
 
 
 def downgrade():
-    op.drop_table('report_fact_refreshes')
     op.drop_index('ix_report_facts_month', table_name='report_facts')
     op.drop_table('report_facts')
+    op.drop_table('report_fact_refreshes')

@@ -25,17 +25,23 @@ def _usable(period, min_cell=5, at=AT, refreshed_at=REFRESHED, cap=5, last_month
     ("kind", "year", "number"),
     [("year", 2025, None), ("half", 2026, 2), ("quarter", 2024, 1), ("quarter", 2026, 4)],
 )
-def test_years_halves_and_quarters_are_month_aligned(kind, year, number):
+def test_years_halves_and_quarters_may_read_the_facts(kind, year, number):
     period = rules.parse_period(kind, year, number)
-    assert rules.month_aligned(period)
+    assert rules.standard_period(period)
     assert _usable(period)
 
 
-def test_a_period_not_of_whole_months_is_not_aligned():
-    assert not rules.month_aligned(Period(dt.date(2025, 1, 2), dt.date(2025, 1, 31), "x"))
-    assert not rules.month_aligned(Period(dt.date(2025, 1, 1), dt.date(2025, 2, 27), "x"))
-    assert rules.month_aligned(Period(dt.date(2024, 2, 1), dt.date(2024, 2, 29), "x"))
+def test_a_free_range_never_reads_the_facts_even_of_whole_months():
     assert not _usable(Period(dt.date(2025, 1, 15), dt.date(2025, 3, 31), "x"))
+    whole_months = rules.parse_period(
+        "range", date_from=dt.date(2024, 11, 1), date_to=dt.date(2025, 4, 30)
+    )
+    assert not rules.standard_period(whole_months)
+    assert not _usable(whole_months)
+    assert not _usable(Period(dt.date(2024, 2, 1), dt.date(2024, 2, 29), "x"))  # one month
+    assert not _usable(Period(dt.date(2025, 2, 1), dt.date(2025, 4, 30), "x"))  # not a quarter
+    # the same days as a quarter, asked for as a range: the same figures, so the facts serve
+    assert _usable(Period(dt.date(2025, 4, 1), dt.date(2025, 6, 30), "01.04.–30.06.2025"))
 
 
 def test_a_period_ending_after_the_last_month_of_the_facts_is_not_covered():
