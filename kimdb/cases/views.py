@@ -263,7 +263,12 @@ def index():
         )
     status = 200 if not form.errors else 422
     return render_template(
-        "cases/index.html", form=form, cases=cases, searched=searched, names=labels.row_labels()
+        "cases/index.html",
+        form=form,
+        cases=cases,
+        searched=searched,
+        names=labels.row_labels(),
+        render_field=render_field,
     ), status
 
 

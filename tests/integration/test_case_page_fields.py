@@ -75,3 +75,24 @@ def test_a_kept_field_is_what_the_macro_renders_and_free_text_is_never_kept(app,
     kept = " ".join(str(key) + str(html) for key, html in forms._memo.items())
     assert SECRET_TEXT not in kept
     assert len(forms._memo) >= 20
+
+
+def test_the_case_search_keeps_its_blank_fields_but_never_a_searched_name(client, db):
+    """The search form's blank fields come from the memo; the searched name is shown in its
+    field on every answer (also when the form has an error) and is never kept."""
+    anna = make_user("cm.anna")
+    make_case(anna, CaseKind.CASE_MANAGEMENT)
+    login(client, "cm.anna")
+    forms._memo.clear()
+    first = client.get("/cases/?name=Kowalczyk&include_closed=y").get_data(as_text=True)
+    assert forms._memo  # the blank fields (number, date of birth, kind, …) were kept
+    kept = " ".join(str(key) + str(html) for key, html in forms._memo.items())
+    assert "Kowalczyk" not in kept
+    assert 'value="Kowalczyk"' in first
+    second = client.get("/cases/?name=Nowak&include_closed=y").get_data(as_text=True)
+    assert 'value="Nowak"' in second and "Kowalczyk" not in second
+    refused = client.get("/cases/?name=Nowak&date_of_birth=31.02.1990")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'value="Nowak"' in page and 'value="31.02.1990"' in page
+    assert "31.02.1990" not in " ".join(str(key) + str(html) for key, html in forms._memo.items())
