@@ -54,9 +54,13 @@ def save_assessment(case: Case, areas: dict[LifeArea, tuple[str, str]], by: User
 
     The first save and the first save after a re-assessment start a new dated version (copying
     nothing: the earlier version stays readable as it was); later saves update that version.
-    Source: FAQ KIM NRW Q32 (Assessment, Re-Assessment).
+    Raises RuleViolation if the case is closed or every text is empty
+    (``rules.check_assessment_written``). Source: FAQ KIM NRW Q32 (Assessment, Re-Assessment).
     """
     require_open(case)
+    rules.check_assessment_written(
+        [(area.value, situation, resources) for area, (situation, resources) in areas.items()]
+    )
     latest = current_assessment(case)
     moment = now()
     with transaction():

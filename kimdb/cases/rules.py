@@ -443,6 +443,28 @@ def needs_new_assessment_version(
     return assessment_entered_at is not None and assessment_entered_at > latest_started_at
 
 
+def check_assessment_written(texts: list[tuple[str, str | None, str | None]]) -> None:
+    """Raise RuleViolation unless at least one life area has a situation or a resources text.
+
+    ``texts``: (life area code, situation, resources) per life area in the form's order;
+    blank or whitespace-only texts count as empty. Saving an assessment with nothing in it
+    would add an empty dated version to the case's history (the first save and every save
+    after a re-assessment start one). The message goes to the first life area's situation.
+    Source: FAQ KIM NRW Q32 (Assessment per life area); issue "Case work" item 1.
+    """
+    if any(
+        (situation or "").strip() or (resources or "").strip() for _, situation, resources in texts
+    ):
+        return
+    raise RuleViolation(
+        _l(
+            "Bitte beschreiben Sie für mindestens ein Handlungsfeld die Situation oder die "
+            "Ressourcen."
+        ),
+        field=f"{texts[0][0]}_situation" if texts else None,
+    )
+
+
 # -- Daily entry (R6) ---------------------------------------------------------------------
 
 

@@ -831,6 +831,21 @@ def test_assessment_text_over_4000_characters_is_refused(client, db, anna):
     assert count(db, Assessment) == 0
 
 
+def test_an_empty_assessment_is_refused_and_adds_no_version(client, db, anna):
+    case = make_case(anna, CM)
+    response = save_assessment(client, case.id, housing_situation="   ", health_resources="")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "für mindestens ein Handlungsfeld die Situation" in page
+    assert count(db, Assessment) == 0
+    # With a version in place, blanking every text is refused too; the version keeps its text.
+    save_assessment(client, case.id, housing_situation="Sammelunterkunft")
+    response = save_assessment(client, case.id, housing_situation="")
+    assert response.status_code == 422
+    assert count(db, Assessment) == 1
+    assert area(db, 1).situation == "Sammelunterkunft"
+
+
 def test_assessment_without_csrf_token_is_refused(client, db, anna):
     case = make_case(anna, CM)
     response = client.post(f"/cases/{case.id}/assessment", data={"housing_situation": "x"})

@@ -7,6 +7,7 @@ import pytest
 from kimdb.cases import rules
 from kimdb.cases.rules import CaseFacts, CaseKind, ClosureReason, FollowUpState, Stage
 from kimdb.clients.rules import normalise_name, search_terms
+from kimdb.rules import RuleViolation
 
 CM, KB = CaseKind.CASE_MANAGEMENT, CaseKind.SHORT_COUNSELLING
 TODAY = dt.date(2026, 11, 22)
@@ -169,3 +170,10 @@ def test_search_terms_split_on_spaces_and_commas():
 def test_case_closed_for_withdrawn_consent_is_never_reopened():
     with pytest.raises(rules.ReopenRefused, match="Einwilligung wurde widerrufen"):
         rules.check_reopen(Stage.CLOSED, TODAY, "neu", TODAY, 90, ClosureReason.CONSENT_WITHDRAWN)
+
+
+def test_an_assessment_needs_one_written_text():
+    with pytest.raises(RuleViolation) as refused:
+        rules.check_assessment_written([("housing", "  ", None), ("health", "", "\n")])
+    assert refused.value.field == "housing_situation"
+    rules.check_assessment_written([("housing", "", None), ("health", None, "Familie hilft")])
