@@ -134,7 +134,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("cases.plan", "GET"): ("/cases/{case}/plan", CASE_READ),
     ("cases.timeline", "GET"): ("/cases/{case}/timeline", CASE_READ),
     ("cases.assessment", "GET"): ("/cases/{case}/assessment", CASE_READ),
-    ("cases.assessment", "POST"): ("/cases/{case}/assessment", case_write(302)),
+    # An empty assessment is refused (422) once the access check has let the user through.
+    ("cases.assessment", "POST"): ("/cases/{case}/assessment", case_write(422)),
     ("cases.change_stage", "POST"): ("/cases/{case}/stage", case_write(422)),
     ("cases.close", "POST"): ("/cases/{case}/close", case_write(422)),
     ("cases.reopen", "POST"): ("/cases/{case}/reopen", case_write(422)),
