@@ -518,7 +518,7 @@ TABLES: dict[str, TableRecord] = {
         purpose=_l(
             "Landesweiter Statistikbericht unter einer Sekunde: Zählungen je Monat und höchstens "
             "so viele Klienten-Nummern je Zelle wie die Mindestzellgröße (für die Geheimhaltung). "
-            "Pseudonym: die Nummern sind mit Lebensbereich, Rechtsgebiet und Dolmetschsprache "
+            "Pseudonym: die Nummern sind mit Handlungsfeld, Rechtsgebiet und Dolmetschsprache "
             "verknüpft; keine Namen, Geburtsdaten oder Texte"
         ),
         subjects=CLIENTS,
@@ -526,10 +526,12 @@ TABLES: dict[str, TableRecord] = {
         retention=REPORT_FACTS_KEPT,
         audience=REPORT_READERS,
         columns=columns(
-            metadata="id refresh_id month measure part closed_month records minutes flagged "
-            "period_end",
+            # client_id is a key like every other table's client_id (a plain number, no keyed
+            # hash); what makes the rows pseudonymous personal data is its link with the
+            # special-category keys (purpose above).
+            metadata="id refresh_id client_id month measure part closed_month records minutes "
+            "flagged period_end",
             special="row_key column_key",
-            pseudonymous="client_id",
         ),
     ),
     "report_fact_refreshes": TableRecord(
