@@ -75,10 +75,44 @@ def url_builder(endpoint: str) -> Callable[..., str]:
 
     It builds with the request's URL adapter directly, leaving out what ``url_for`` does per
     call besides (blueprint-relative names, URL default functions): about two thirds of a
-    link's cost, 1–2 ms for a list of 200 cases (issue 8, profiled). Should the app ever
-    register URL default functions, it falls back to ``url_for``.
+    link's cost, 1–2 ms for a list of 200 cases (issue 8, profiled); a link of one
+    whole-number value is the URL built once, with the number put in (a fifth of that
+    again). Should the app ever register URL default functions, it falls back to
+    ``url_for``.
     """
     if current_app.url_default_functions:
         return lambda **values: url_for(endpoint, **values)
     adapter = request_ctx.url_adapter
-    return lambda **values: adapter.build(endpoint, values)
+    templates: dict[str, tuple[str, str] | None] = {}
+
+    def build(**values) -> str:
+        # One whole-number value (a case id): the link is the URL built once around a marker
+        # number, with the number put in its place — 0.3 µs instead of 1.5 µs of the adapter.
+        if len(values) == 1:
+            ((name, value),) = values.items()
+            if type(value) is int and value >= 0:
+                if name not in templates:
+                    templates[name] = _around(
+                        adapter.build(endpoint, {name: _MARKER}),
+                        adapter.build(endpoint, {name: 1}),
+                    )
+                template = templates[name]
+                if template is not None:
+                    return f"{template[0]}{value}{template[1]}"
+        return adapter.build(endpoint, values)
+
+    return build
+
+
+_MARKER = 7_919_000_237_011  # a number no URL of kimdb holds otherwise
+
+
+def _around(url: str, url_of_1: str) -> tuple[str, str] | None:
+    """Return what comes before and after the one ``_MARKER`` in ``url`` (the URL built for
+    the marker), or None unless the marker is in it exactly once and the same frame around
+    "1" gives ``url_of_1`` (a converter that pads or formats numbers fails that test)."""
+    marker = str(_MARKER)
+    if url.count(marker) != 1:
+        return None
+    before, _, after = url.partition(marker)
+    return (before, after) if f"{before}1{after}" == url_of_1 else None
