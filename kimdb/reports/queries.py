@@ -105,6 +105,20 @@ class Breakdown:
     records: int = 0
     flagged: int = 0
 
+    def add(self, part: str, row, column, records: int, people: int, flagged: int) -> None:
+        """Take one group's figures: ``part`` "cell" (its records, people and flagged records
+        count into the totals too), "row", "column" or "all" (people only)."""
+        if part == "cell":
+            self.cells[row, column] = (records, people)
+            self.records += records
+            self.flagged += flagged
+        elif part == "row":
+            self.row_people[row] = people
+        elif part == "column":
+            self.column_people[column] = people
+        else:
+            self.people = people
+
 
 def people_breakdown(
     conn: Connection,
@@ -160,16 +174,7 @@ def people_breakdown(
     )
     result = Breakdown()
     for part, row, column, records, people, flagged in conn.execute(parts):
-        if part == "cell":
-            result.cells[row, column] = (int(records), int(people))
-            result.records += int(records)
-            result.flagged += int(flagged)
-        elif part == "row":
-            result.row_people[row] = int(people)
-        elif part == "column":
-            result.column_people[column] = int(people)
-        else:
-            result.people = int(people)
+        result.add(part, row, column, int(records), int(people), int(flagged))
     return result
 
 
