@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Integer,
     Select,
@@ -71,6 +72,7 @@ from kimdb.reports.queries import (
     client_counts,
     entry_lag_counts,
     month_index_of,
+    open_at,
     open_stage_counts,
     referral_domain,
 )
@@ -210,29 +212,40 @@ def _months_covered(conn: Connection) -> tuple[int, int]:
     return min(first, this_year * 12), this_year * 12 + 11
 
 
-def _consultations() -> Select:
+def _records(
+    month: ColumnElement[int],
+    row_key: ColumnElement,
+    *,
+    column_key: ColumnElement | None = None,
+    minutes: ColumnElement[int] | None = None,
+    flag: ColumnElement[int] | None = None,
+    closed_month: ColumnElement[int] | None = None,
+) -> Select:
+    """One row per record in the columns ``_group_facts`` reads: month (``rules.month_index``),
+    closed_month, person (the case's client), row_key, column_key, minutes, flag; a column the
+    measure lacks is NULL (minutes and flag 0). The caller joins the case and filters."""
     return select(
-        month_index_of(Consultation.held_on).label("month"),
-        null().label("closed_month"),
+        month.label("month"),
+        (null() if closed_month is None else closed_month).label("closed_month"),
         Case.client_id.label("person"),
-        Consultation.mode.label("row_key"),
-        null().label("column_key"),
-        Consultation.duration_minutes.label("minutes"),
-        literal(0).label("flag"),
+        row_key.label("row_key"),
+        (null() if column_key is None else column_key).label("column_key"),
+        (literal(0) if minutes is None else minutes).label("minutes"),
+        (literal(0) if flag is None else flag).label("flag"),
+    )
+
+
+def _consultations() -> Select:
+    return _records(
+        month_index_of(Consultation.held_on),
+        Consultation.mode,
+        minutes=Consultation.duration_minutes,
     ).join(Case, Consultation.case_id == Case.id)
 
 
 def _interpreters() -> Select:
     return (
-        select(
-            month_index_of(Consultation.held_on).label("month"),
-            null().label("closed_month"),
-            Case.client_id.label("person"),
-            Consultation.interpreter_language.label("row_key"),
-            null().label("column_key"),
-            literal(0).label("minutes"),
-            literal(0).label("flag"),
-        )
+        _records(month_index_of(Consultation.held_on), Consultation.interpreter_language)
         .join(Case, Consultation.case_id == Case.id)
         .where(Consultation.interpreter_used.is_(True))
     )
@@ -240,14 +253,11 @@ def _interpreters() -> Select:
 
 def _referrals() -> Select:
     return (
-        select(
-            month_index_of(Referral.referred_on).label("month"),
-            null().label("closed_month"),
-            Case.client_id.label("person"),
-            referral_domain().label("row_key"),
-            Referral.status.label("column_key"),
-            literal(0).label("minutes"),
-            sql_case((Referral.verweisberatung.is_(True), 1), else_=0).label("flag"),
+        _records(
+            month_index_of(Referral.referred_on),
+            referral_domain(),
+            column_key=Referral.status,
+            flag=sql_case((Referral.verweisberatung.is_(True), 1), else_=0),
         )
         .join(Case, Referral.case_id == Case.id)
         .join(Partner, Referral.partner_id == Partner.id)
@@ -259,16 +269,13 @@ def _needs_opened() -> Select:
     dated before the opening month (then the case counts only for periods starting by then,
     as ``queries.active_in`` has it)."""
     opened, closed = month_index_of(Case.opened_on), month_index_of(Case.closed_on)
-    return select(
-        opened.label("month"),
-        sql_case((and_(Case.closed_on.is_not(None), closed < opened), closed), else_=None).label(
-            "closed_month"
+    return _records(
+        opened,
+        Need.life_area,
+        column_key=Need.legal_domain,
+        closed_month=sql_case(
+            (and_(Case.closed_on.is_not(None), closed < opened), closed), else_=None
         ),
-        Case.client_id.label("person"),
-        Need.life_area.label("row_key"),
-        Need.legal_domain.label("column_key"),
-        literal(0).label("minutes"),
-        literal(0).label("flag"),
     ).join(Case, Need.case_id == Case.id)
 
 
@@ -277,17 +284,9 @@ def _needs_open(index: int) -> Select:
     ``index`` (opened before it, not closed before it)."""
     first = rules.month_of_index(index)
     return (
-        select(
-            literal(index, Integer).label("month"),
-            null().label("closed_month"),
-            Case.client_id.label("person"),
-            Need.life_area.label("row_key"),
-            Need.legal_domain.label("column_key"),
-            literal(0).label("minutes"),
-            literal(0).label("flag"),
-        )
+        _records(literal(index, Integer), Need.life_area, column_key=Need.legal_domain)
         .join(Case, Need.case_id == Case.id)
-        .where(Case.opened_on < first, or_(Case.closed_on.is_(None), Case.closed_on >= first))
+        .where(open_at(first - dt.timedelta(days=1)))
     )
 
 
@@ -535,18 +534,8 @@ class Facts:
         people capped at ``cap``. String keys match the StrEnum members of the live one."""
         result = Breakdown()
         for (m, part, row, column), (records, _minutes, flagged, people) in self.groups.items():
-            if m != measure:
-                continue
-            if part == "cell":
-                result.cells[row, column] = (records, people)
-                result.records += records
-                result.flagged += flagged
-            elif part == "row":
-                result.row_people[row] = people
-            elif part == "column":
-                result.column_people[column] = people
-            else:
-                result.people = people
+            if m == measure:
+                result.add(part, row, column, records, people, flagged)
         return result
 
 
