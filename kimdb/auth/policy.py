@@ -53,9 +53,7 @@ def substituting(user: User, day: dt.date | None = None) -> ColumnElement[bool]:
         select(Substitution.id).where(
             Substitution.substitute_id == user.id,
             Substitution.absent_user_id == Case.owner_id,
-            Substitution.first_day <= day,
-            Substitution.last_day >= day,
-            Substitution.ended_at.is_(None),
+            *active_substitution(day),
             or_(Substitution.only_selected.is_(False), selected),
         )
     )
@@ -67,8 +65,9 @@ _LOADED_ON_KEY = "kimdb_user_loaded_on"  # flask.g: the day ``User.substitutes``
 _CHANGED_KEY = "kimdb_substitutions_written"  # flask.g: this request wrote a substitution
 
 
-def _active_substitution(day: dt.date):
-    """SQL conditions on ``Substitution``: it has begun by ``day``, not run out, not ended."""
+def active_substitution(day: dt.date) -> tuple[ColumnElement[bool], ...]:
+    """SQL conditions on ``Substitution``: it has begun by ``day``, not run out, not ended
+    (R7; ``kimdb.substitution.rules.is_active`` for a loaded substitution)."""
     from kimdb.substitution.models import Substitution
 
     return (
@@ -85,7 +84,7 @@ def substitutes_on(user_id, day: dt.date) -> ColumnElement[bool]:
 
     return exists(
         select(Substitution.id).where(
-            Substitution.substitute_id == user_id, *_active_substitution(day)
+            Substitution.substitute_id == user_id, *active_substitution(day)
         )
     )
 
@@ -137,7 +136,7 @@ def substituted_owner_ids(user: User, day: dt.date | None = None) -> tuple[int, 
                 set(
                     db.session.scalars(
                         select(Substitution.absent_user_id).where(
-                            Substitution.substitute_id == user.id, *_active_substitution(day)
+                            Substitution.substitute_id == user.id, *active_substitution(day)
                         )
                     )
                 )

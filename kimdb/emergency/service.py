@@ -68,9 +68,7 @@ def _covering_substitute(case: Case, day: dt.date) -> User | None:
         .join(Substitution, Substitution.substitute_id == User.id)
         .where(
             Substitution.absent_user_id == case.owner_id,
-            Substitution.first_day <= day,
-            Substitution.last_day >= day,
-            Substitution.ended_at.is_(None),
+            *policy.active_substitution(day),
             or_(Substitution.only_selected.is_(False), selected),
         )
         .limit(1)
