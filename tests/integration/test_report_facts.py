@@ -211,22 +211,27 @@ def test_the_facts_give_the_live_report_for_years_quarters_and_halves(varied, mi
         assert _same_but_cut_off(from_facts) == _same_but_cut_off(live[period]), period
 
 
-def test_a_free_range_is_live_new_data_show_without_a_refresh(varied):
-    facts.refresh(cap=5)
-    before = build_report(STATE, FREE_RANGE, 1)
-    assert before.facts_as_of is None
+def _add_consultation(user, held_on):
+    """One more consultation of 30 minutes, held on ``held_on``, in the first case that has any."""
     with transaction() as session:
         case_id = session.scalar(select(func.min(Consultation.case_id)))
         session.add(
             Consultation(
                 case_id=case_id,
-                held_on=d(2025, 2, 3),
+                held_on=held_on,
                 duration_minutes=30,
                 mode=MODES[0],
-                entered_by_id=varied["cm"].id,
+                entered_by_id=user.id,
                 entered_at=now(),
             )
         )
+
+
+def test_a_free_range_is_live_new_data_show_without_a_refresh(varied):
+    facts.refresh(cap=5)
+    before = build_report(STATE, FREE_RANGE, 1)
+    assert before.facts_as_of is None
+    _add_consultation(varied["cm"], d(2025, 2, 3))
     after = build_report(STATE, FREE_RANGE, 1)
     assert after.table("consultations").column_totals[0].value == (
         before.table("consultations").column_totals[0].value + 1
@@ -250,18 +255,7 @@ def test_a_later_change_shows_only_after_the_next_refresh(varied):
     period = PERIODS[0]
     facts.refresh(cap=5)
     before = build_report(STATE, period, 2)
-    with transaction() as session:
-        case_id = session.scalar(select(func.min(Consultation.case_id)))
-        session.add(
-            Consultation(
-                case_id=case_id,
-                held_on=d(2025, 6, 2),
-                duration_minutes=30,
-                mode=MODES[0],
-                entered_by_id=varied["cm"].id,
-                entered_at=now(),
-            )
-        )
+    _add_consultation(varied["cm"], d(2025, 6, 2))
     stale = build_report(STATE, period, 2)
     assert stale.table("consultations") == before.table("consultations")
     facts.refresh(cap=5)
