@@ -3,9 +3,12 @@
 For each daily page it measures the server-side time through the real app — login through the
 form with its CSRF token (and the TOTP code where the role needs one), encryption, audit — with
 Flask's test client in this process: median and p95 over ``--requests`` GETs (after 3 warm-up
-requests), and the number of SQL statements of a request (an engine listener). In the same run
-it measures the page's floor (``bench/floor.py``): one hand-written SQL statement on a raw DBAPI
-connection for the same data, decrypted, rendered by a bare template. Then, unless
+requests), each timed inside the server (``ServerClock``: from the call of kimdb's WSGI app to
+its return, after the request's teardown; the test client's own work of building the request
+and reading the response is not server-side time), and the number of SQL statements of a
+request (an engine listener). In the same run it measures the page's floor
+(``bench/floor.py``): one hand-written SQL statement on a raw DBAPI connection for the same
+data, decrypted, rendered by a bare template. Then, unless
 ``--no-wrk``, it runs ``wrk`` against gunicorn with 2 workers, kimdb and the bare floor app,
 for the case list and the start page, and reads the resident memory of each worker.
 
@@ -511,6 +514,25 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[94]
 
 
+class ServerClock:
+    """WSGI middleware that times each call of the app it wraps, in seconds: from the call to
+    its return. Flask renders the whole body and tears the request down (session, database
+    connection back to the pool) before ``wsgi_app`` returns, so this is the server-side time
+    of a request; the test client's building of the request and reading of the response lie
+    outside it."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.last: float | None = None
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            self.last = time.perf_counter() - started
+
+
 def measure(app, page: Page, client, subjects: Subjects, n: int) -> Result:
     """Time ``n`` GETs of ``page`` with ``client`` and ``n`` runs of its floor."""
     from sqlalchemy import event
@@ -525,6 +547,7 @@ def measure(app, page: Page, client, subjects: Subjects, n: int) -> Result:
 
     with app.app_context():
         engine = db.engine
+    clock = app.wsgi_app = ServerClock(app.wsgi_app)
     event.listen(engine, "before_cursor_execute", count)
     try:
         for _ in range(WARM_UP):
@@ -534,14 +557,14 @@ def measure(app, page: Page, client, subjects: Subjects, n: int) -> Result:
         times, statements = [], []
         for _ in range(n):
             counter[0] = 0
-            started = time.perf_counter()
             response = client.get(url)
-            times.append(time.perf_counter() - started)
+            times.append(clock.last)
             statements.append(counter[0])
             if response.status_code != 200:
                 raise SystemExit(f"{page.title}: GET {url} answered {response.status_code}")
     finally:
         event.remove(engine, "before_cursor_execute", count)
+        app.wsgi_app = clock.wsgi_app
     floor_times = []
     with app.app_context():
         for i in range(WARM_UP + n):

@@ -162,7 +162,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from kimdb import labels
-    from kimdb.views import url_builder
+    from kimdb.views import site_navigation, url_builder
 
     app.jinja_env.globals.update(labels=labels)
     app.jinja_env.filters.update(
@@ -174,6 +174,7 @@ def _register_template_helpers(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = select_locale
     app.jinja_env.globals["url_builder"] = url_builder
+    app.jinja_env.globals["site_navigation"] = site_navigation
     # Templates translate through the request's translations looked up once (Flask-Babel's
     # own callables look them up again for each of the ~150 strings of a dashboard).
     labels.install_template_gettext(app.jinja_env)

@@ -14,6 +14,8 @@ from babel import Locale, support
 from babel.numbers import get_decimal_symbol
 from flask import g, has_request_context
 from flask_babel import LazyString, get_locale, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from kimdb.auth.models import Role
 from kimdb.caseload.rules import Band
@@ -83,7 +85,12 @@ _l = lazy_gettext
 def install_template_gettext(env) -> None:
     """Make ``_``, ``gettext``, ``ngettext`` (and the ``p`` forms) of the Jinja environment
     ``env`` look the request's translations up once (``translations``), with the same
-    new-style behaviour (autoescape, ``%(name)s`` variables) as Flask-Babel's."""
+    new-style behaviour (autoescape, ``%(name)s`` variables) as Flask-Babel's.
+
+    ``_`` and ``gettext`` are one function of ours: Jinja's own new-style ``_`` goes through
+    three context calls per string and always applies ``%`` (even to a text without one),
+    about 4 µs of the ~10 µs of a translated string (issue 8, measured); the result is the same.
+    """
     env.install_gettext_callables(
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),
@@ -91,6 +98,18 @@ def install_template_gettext(env) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
+    env.globals["_"] = env.globals["gettext"] = _template_gettext
+
+
+@pass_context
+def _template_gettext(context, text: str, **variables) -> str:
+    """Jinja's new-style ``gettext`` in one call: the translation of ``text`` as Markup where
+    the template autoescapes, formatted with ``variables`` (escaped). A text without "%" is
+    returned as it is, which is what formatting it would give."""
+    translated = translations().ugettext(text)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704 - our own catalog, as Jinja's gettext
+    return translated % variables if "%" in translated else translated
 
 
 ROLE = {
