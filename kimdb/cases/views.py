@@ -55,6 +55,7 @@ from kimdb.cases.models import (
 from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, Stage
 from kimdb.clients import service as clients_service
 from kimdb.clients import views as clients_views
+from kimdb.forms import hidden_tag
 from kimdb.orgs.service import partners_of
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today
@@ -196,6 +197,7 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         case=case,
         record=record,
         render_field=render_field,
+        hidden_tag=hidden_tag,
         forms=_forms(case, failed if row_id is None else None, form, record.partners),
         row_forms=_row_forms(record, failed, row_id, form),
         failed=failed,
