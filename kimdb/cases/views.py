@@ -55,6 +55,7 @@ from kimdb.cases.models import (
 from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, Stage
 from kimdb.clients import service as clients_service
 from kimdb.clients import views as clients_views
+from kimdb.forms import hidden_tag
 from kimdb.orgs.service import partners_of
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today
@@ -95,8 +96,9 @@ def _load(case_id: int, **parts) -> Case:
     return case
 
 
-def _prepare(name: str, form, case: Case) -> None:
-    """Fill the choices a form needs (stages, languages, partners)."""
+def _prepare(name: str, form, case: Case, partners=None) -> None:
+    """Fill the choices a form needs (stages, languages, partners); ``partners``: the
+    organisation's partner directory if the caller has it (``CaseRecord.partners``)."""
     if name == "stage":
         form.target.choices = [
             (s.value, labels.STAGE[s]) for s in rules.next_stages(case.kind, case.stage)
@@ -104,19 +106,25 @@ def _prepare(name: str, form, case: Case) -> None:
     elif name == "consultation":
         form.fill_choices()
     elif name == "referral":
-        form.fill_choices(partners_of(case.organisation_id))
+        form.fill_choices(partners if partners is not None else partners_of(case.organisation_id))
 
 
-def _forms(case: Case, failed: str | None, failed_form) -> dict:
-    """Build every form of the case page; ``failed_form`` replaces the one named ``failed``."""
+def _forms(case: Case, failed: str | None, failed_form, partners=None) -> dict:
+    """Build the forms the case page shows: those of an open case, or the reopening of a
+    closed one; ``failed_form`` replaces the one named ``failed``. ``partners``: see
+    ``_prepare``."""
     forms = {}
     for name, cls in FORMS.items():
+        if (name == "reopen") is case.is_open:  # not shown (issue 8: a form less to build)
+            continue
         if name == failed:
             forms[name] = failed_form
             continue
         form = cls(prefix=name, formdata=None)
-        _prepare(name, form, case)
+        _prepare(name, form, case, partners)
         forms[name] = form
+    if not case.is_open:
+        return forms
     if failed != "reclassify":
         forms["reclassify"].kind.data = next(k for k in CaseKind if k is not case.kind).value
     for name in ("consultation", "referral", "monitoring", "note"):
@@ -131,8 +139,9 @@ def _forms(case: Case, failed: str | None, failed_form) -> dict:
     return forms
 
 
-def _row_forms(case: Case, failed: str | None, row_id: int | None, failed_form) -> dict:
-    """One small form per goal, need, referral, note and open follow-up."""
+def _row_forms(case, failed: str | None, row_id: int | None, failed_form) -> dict:
+    """One small form per goal, need, referral, note and open follow-up of ``case`` (a Case or
+    its ``queries.CaseRecord``)."""
 
     def build(name, row_id_, **data):
         cls, stem, _anchor = ROW_FORMS[name]
@@ -157,10 +166,11 @@ def _row_forms(case: Case, failed: str | None, row_id: int | None, failed_form) 
     }
 
 
-def _onto_latest_version(case: Case, form, note_id: int):
+def _onto_latest_version(notes: list, form, note_id: int):
     """Move a failed correction of an older note version onto the note's latest version, so the
-    typed text and the message show where the user can correct the right version."""
-    for thread in casework.note_threads(case):
+    typed text and the message show where the user can correct the right version; ``notes``:
+    the case's ``casework.note_threads``."""
+    for thread in notes:
         if note_id in {n.id for n in thread.earlier}:
             moved = NoteCorrectionForm(
                 prefix=f"note{thread.latest.id}", formdata=None, text=form.text.data
@@ -171,30 +181,36 @@ def _onto_latest_version(case: Case, form, note_id: int):
 
 
 def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | None = None):
-    """Render the case page; a failed form (by name, and row id for row forms) is shown again."""
-    facts = case.facts()
+    """Render the case page; a failed form (by name, and row id for row forms) is shown again.
+
+    What the case holds comes as plain rows in one statement (``queries.case_record``), also
+    after a failed form: nothing was written then."""
+    record = queries.case_record(case, directory=case.is_open)
+    facts = record.facts(case)
+    notes = casework.note_threads(record)
     day = today()
     reopen_days = current_app.config["REOPEN_DAYS"]
     if failed == "note_correction":
-        form, row_id = _onto_latest_version(case, form, row_id)
+        form, row_id = _onto_latest_version(notes, form, row_id)
     return render_template(
         "cases/show.html",
         case=case,
+        record=record,
         render_field=render_field,
-        forms=_forms(case, failed if row_id is None else None, form),
-        row_forms=_row_forms(case, failed, row_id, form),
+        hidden_tag=hidden_tag,
+        forms=_forms(case, failed if row_id is None else None, form, record.partners),
+        row_forms=_row_forms(record, failed, row_id, form),
         failed=failed,
         row_failed=(failed, row_id) if row_id is not None else None,
         failed_row_form=form if row_id is not None else None,
         missing={s: rules.missing_for(facts, s) for s in rules.next_stages(case.kind, case.stage)},
         stages=rules.path(case.kind),
-        history=service.case_history(case),
-        notes=casework.note_threads(case),
+        history=service.case_history(record, record.colleagues),
+        notes=notes,
         follow_up_states={
             f.id: rules.follow_up_state(f.due_on, f.done_at is not None, day)
-            for f in case.follow_ups
+            for f in record.follow_ups
         },
-        exchange_partner_ids=casework.exchange_partner_ids(case),
         can_reopen=(
             not case.is_open
             and case.closed_on is not None
@@ -296,7 +312,7 @@ def open_case(client_id: int):
 @case_manager_only
 def show(case_id: int):
     """The case page: state, follow-ups, needs, goals, referrals, consultations, notes."""
-    return _page(_load(case_id, assessments=False))
+    return _page(_load(case_id, records=False))
 
 
 @bp.post("/<id:case_id>/stage")
@@ -591,13 +607,15 @@ def plan(case_id: int):
 @case_manager_only
 def timeline(case_id: int):
     """Everything recorded in the case in date order, filterable by type, printable."""
-    case = _load(case_id, consent=False)
+    case = _load(case_id, records=False)
+    record = queries.case_record(case, assessments=True)
     known = {t.value for t in queries.EventType}
     chosen = {queries.EventType(t) for t in request.args.getlist("type") if t in known}
     return render_template(
         "cases/timeline.html",
         case=case,
-        events=queries.timeline(case, chosen or None),
+        client_name=record.client_name,
+        events=queries.timeline(record, chosen or None),
         chosen=chosen,
         event_labels=queries.EVENT_LABELS,
     )

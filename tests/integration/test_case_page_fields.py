@@ -96,3 +96,30 @@ def test_the_case_search_keeps_its_blank_fields_but_never_a_searched_name(client
     page = refused.get_data(as_text=True)
     assert 'value="Nowak"' in page and 'value="31.02.1990"' in page
     assert "31.02.1990" not in " ".join(str(key) + str(html) for key, html in forms._memo.items())
+
+
+def test_hidden_tag_renders_what_flask_wtf_renders(app, db):
+    """``kimdb.forms.hidden_tag`` gives the same HTML as ``form.hidden_tag()`` for every form of
+    the case page (tokens, the focus form's hidden value, quotes and markup in a value)."""
+    from wtforms import HiddenField
+
+    from kimdb.cases.forms import DoneForm, NeedFocusForm
+    from kimdb.forms import hidden_tag
+
+    anna = make_user("cm.anna")
+    case = make_case(anna, CaseKind.CASE_MANAGEMENT)
+
+    class Tricky(NeedFocusForm):
+        other = HiddenField(default='a "quoted" <b>&</b> value')
+
+    with app.test_request_context(f"/cases/{case.id}"):
+        login_user(anna)
+        loaded = service.get_case(anna, case.id)
+        candidates = list(views._forms(loaded, None, None).values()) + [
+            DoneForm(prefix="done7", formdata=None),
+            NeedFocusForm(prefix="focus3", formdata=None, in_focus="y"),
+            NeedFocusForm(prefix="focus4", formdata=None, in_focus=""),
+            Tricky(prefix="x1", formdata=None),
+        ]
+        for form in candidates:
+            assert hidden_tag(form) == form.hidden_tag()
