@@ -62,8 +62,9 @@ def enum_choices(labels: dict) -> list[tuple[str, str]]:
     return [(member.value, label) for member, label in labels.items()]
 
 
-def _attribute(value) -> str:
-    """An attribute value as WTForms' ``html_params`` writes it (escaped, quotes as &quot;)."""
+def escape_attribute(value) -> str:
+    """Return an attribute value as WTForms' ``html_params`` writes it (escaped, quotes as
+    &quot;)."""
     return escape(value).replace('"', "&quot;")
 
 
@@ -83,8 +84,9 @@ def hidden_tag(form) -> Markup:
         if field.flags.disabled:
             html.append(str(field))
             continue
+        field_id, name = escape_attribute(field.id), escape_attribute(field.name)
         html.append(
-            f'<input id="{_attribute(field.id)}" name="{_attribute(field.name)}" type="hidden" '
-            f'value="{_attribute(field._value())}">'
+            f'<input id="{field_id}" name="{name}" type="hidden" '
+            f'value="{escape_attribute(field._value())}">'
         )
     return Markup("\n".join(html))  # noqa: S704 - every value above is escaped

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from functools import lru_cache
 from threading import Lock
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -18,12 +21,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields import Field
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kimdb import labels
 from kimdb.cases.models import LifeArea
-from kimdb.forms import GermanDateField, enum_choices, not_in_future
+from kimdb.forms import GermanDateField, enum_choices, escape_attribute, hidden_tag, not_in_future
 from kimdb.labels import lazy_gettext as _l
 
 
@@ -346,7 +350,7 @@ def _memo_key(field: Field, hint, class_: str) -> tuple | None:
         choices if choices is not None else repr(data),
         repr(sorted((field.render_kw or {}).items())),
         repr(field.flags),
-        str(hint) if hint is not None else None,
+        str(escape(hint)) if hint is not None else None,  # text and Markup differ
         class_,
     )
 
@@ -376,3 +380,109 @@ def render_field(field: Field, hint=None, class_: str = "") -> Markup:
             if len(_memo) > _MEMO_SIZE:
                 _memo.popitem(last=False)
     return html
+
+
+# -- the case page's row forms, written out without being built (issue 8) ----------------------
+#: Stand for a row's id, the request's CSRF token and a row's free text in kept HTML.
+ROW_SLOT = "\x00row\x00"
+_CSRF_SLOT = "\x00csrf\x00"
+_TEXT_SLOT = "\x00text\x00"
+
+
+class RowForms:
+    """The small forms of the case page's rows (a goal's status, a note's correction, …): their
+    hidden fields and fields in the HTML WTForms and the ``field`` macro give for
+    ``cls(prefix=f"{stem}{row_id}", formdata=None, **data)``, without building that form.
+
+    A page of a busy case built a form per row (14 of its 23 forms), each with its fields and
+    token, to print the same few inputs (issue 8, profiled: forms, fields and hidden tags of
+    the rows were a quarter of the page). The HTML of a row's field is rendered once per form,
+    field, value, hint and language with a placeholder for the row id (and for the free text
+    of a note or an outcome, so that no personal data is kept) and the row's values put in.
+    The failed form of a POST (``failed``, ``row_id``, ``failed_form``) is rendered by WTForms,
+    with what was typed and its errors.
+
+    ``classes`` maps a row form's name to ``(form class, prefix stem)``.
+    """
+
+    def __init__(self, classes: dict, failed=None, row_id=None, failed_form=None):
+        self._classes = classes
+        self._failed = (failed, row_id) if row_id is not None else None
+        self._failed_form = failed_form
+        self._locale = str(get_locale())
+        self._token = str(escape_attribute(generate_csrf()))
+
+    def hidden_tag(self, name: str, row_id: int, **data) -> Markup:
+        """Return the hidden fields (token, hidden values ``data``) of row form ``name`` of row
+        ``row_id``, as ``kimdb.forms.hidden_tag`` renders them."""
+        if (name, row_id) == self._failed:
+            return hidden_tag(self._failed_form)
+        cls, stem = self._classes[name]
+        html = _row_hidden_tag(cls, stem, tuple(sorted(data.items())))
+        return Markup(  # noqa: S704 - kept HTML of hidden_tag; the id and token are plain
+            html.replace(ROW_SLOT, str(row_id)).replace(_CSRF_SLOT, self._token)
+        )
+
+    def field(self, name: str, row_id: int, field: str, value=None, hint=None) -> Markup:
+        """Return field ``field`` of row form ``name`` of row ``row_id`` holding ``value``, as
+        ``render_field`` renders it (label, ``hint``, input)."""
+        if (name, row_id) == self._failed:
+            return render_field(self._failed_form[field], hint=hint)
+        cls, stem = self._classes[name]
+        text = _is_text(cls, field)
+        hint_html = None if hint is None else str(escape(hint))
+        html = _row_field(cls, stem, field, None if text else value, hint_html, text, self._locale)
+        html = html.replace(ROW_SLOT, str(row_id))
+        if text:  # WTForms writes str(data), or nothing for None, escaped
+            html = html.replace(_TEXT_SLOT, escape("" if value is None else str(value)))
+        return Markup(html)  # noqa: S704 - kept macro HTML; the text put in is escaped
+
+
+@lru_cache(maxsize=64)
+def _is_text(cls, field: str) -> bool:
+    """Whether field ``field`` of form class ``cls`` holds free text (a string or text area)."""
+    return issubclass(getattr(cls, field).field_class, StringField)
+
+
+#: The kept HTML of row forms' hidden fields and fields, with slots (see ``RowForms``); a
+#: handful of entries per form and language, emptied should it ever grow past 1024.
+_row_memo: dict[tuple, str] = {}
+
+
+def _kept(key: tuple, render) -> str:
+    """Return the HTML kept under ``key``, or ``render()`` kept under it."""
+    html = _row_memo.get(key)
+    if html is None:
+        if len(_row_memo) >= 1024:
+            _row_memo.clear()
+        html = _row_memo[key] = render()
+    return html
+
+
+def _row_hidden_tag(cls, stem: str, data: tuple) -> str:
+    """The hidden fields of ``cls`` with ``data`` (sorted pairs), with ``ROW_SLOT`` for the
+    row id and a slot for the token."""
+
+    def render():
+        form = cls(prefix=f"{stem}{ROW_SLOT}", formdata=None, **dict(data))
+        for item in form:
+            if isinstance(item, CSRFTokenField):
+                item.current_token = _CSRF_SLOT
+        return str(hidden_tag(form))
+
+    return _kept(("hidden", cls, stem, data), render)
+
+
+def _row_field(cls, stem, field, value, hint_html, text: bool, locale: str) -> str:
+    """The HTML of ``render_field`` for field ``field`` of ``cls`` holding ``value`` (or a
+    slot for free text), with ``ROW_SLOT`` for the row id; ``locale``: a key (the labels are
+    rendered in the request's language, which is ``locale``)."""
+
+    def render():
+        data = {field: _TEXT_SLOT if text else value}
+        form = cls(prefix=f"{stem}{ROW_SLOT}", formdata=None, **data)
+        macro = current_app.jinja_env.get_template("_macros/forms.html").module.field
+        hint = None if hint_html is None else Markup(hint_html)  # noqa: S704 - escaped
+        return str(macro(form[field], hint=hint))
+
+    return _kept(("field", cls, stem, field, value, hint_html, text, locale), render)

@@ -39,6 +39,7 @@ from kimdb.cases.forms import (
     ReferralForm,
     ReferralUpdateForm,
     ReopenForm,
+    RowForms,
     StageForm,
     render_field,
 )
@@ -59,7 +60,7 @@ from kimdb.forms import hidden_tag
 from kimdb.orgs.service import partners_of
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today
-from kimdb.views import attach_error, role_required
+from kimdb.views import attach_error, role_required, url_builder
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 case_manager_only = role_required(Role.CASE_MANAGER)
@@ -86,6 +87,14 @@ ROW_FORMS = {
     "note_correction": (NoteCorrectionForm, "note", "note"),
     "follow_up_done": (DoneForm, "done", "follow_up"),
 }
+# The views of the row forms: their URLs are built with ``url_builder`` (issue 8: ~13 a page).
+_ROW_ENDPOINTS = (
+    "complete_follow_up",
+    "need_focus",
+    "update_goal",
+    "update_referral",
+    "correct_note",
+)
 
 
 def _load(case_id: int, **parts) -> Case:
@@ -139,33 +148,6 @@ def _forms(case: Case, failed: str | None, failed_form, partners=None) -> dict:
     return forms
 
 
-def _row_forms(case, failed: str | None, row_id: int | None, failed_form) -> dict:
-    """One small form per goal, need, referral, note and open follow-up of ``case`` (a Case or
-    its ``queries.CaseRecord``)."""
-
-    def build(name, row_id_, **data):
-        cls, stem, _anchor = ROW_FORMS[name]
-        if (failed, row_id) == (name, row_id_):
-            return failed_form
-        return cls(prefix=f"{stem}{row_id_}", formdata=None, **data)
-
-    return {
-        "goals": {g.id: build("goal_update", g.id, status=g.status.value) for g in case.goals},
-        "needs": {
-            n.id: build("need_focus", n.id, in_focus="" if n.in_focus else "y") for n in case.needs
-        },
-        "referrals": {
-            r.id: build("referral_update", r.id, status=r.status.value, outcome=r.outcome)
-            for r in case.referrals
-        },
-        "notes": {
-            t.latest.id: build("note_correction", t.latest.id, text=t.latest.text)
-            for t in casework.note_threads(case)
-        },
-        "follow_ups": {f.id: build("follow_up_done", f.id) for f in case.follow_ups},
-    }
-
-
 def _onto_latest_version(notes: list, form, note_id: int):
     """Move a failed correction of an older note version onto the note's latest version, so the
     typed text and the message show where the user can correct the right version; ``notes``:
@@ -199,7 +181,13 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         render_field=render_field,
         hidden_tag=hidden_tag,
         forms=_forms(case, failed if row_id is None else None, form, record.partners),
-        row_forms=_row_forms(record, failed, row_id, form),
+        rows=RowForms(
+            {name: (cls, stem) for name, (cls, stem, _anchor) in ROW_FORMS.items()},
+            failed,
+            row_id,
+            form,
+        ),
+        row_urls={name: url_builder(f"cases.{name}") for name in _ROW_ENDPOINTS},
         failed=failed,
         row_failed=(failed, row_id) if row_id is not None else None,
         failed_row_form=form if row_id is not None else None,

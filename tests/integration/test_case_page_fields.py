@@ -8,6 +8,7 @@ import re
 
 from flask import render_template_string
 from flask_login import login_user
+from markupsafe import Markup
 
 from kimdb.cases import forms, service, views
 from kimdb.cases.rules import CaseKind
@@ -57,9 +58,8 @@ def test_a_kept_field_is_what_the_macro_renders_and_free_text_is_never_kept(app,
         login_user(anna)
         loaded = service.get_case(anna, case.id)
         page_forms = views._forms(loaded, None, None)
-        rows = views._row_forms(loaded, None, None, None)
         fields = [f for form in page_forms.values() for f in form if f.type != "CSRFTokenField"]
-        note_form = next(iter(rows["notes"].values()))
+        note_form = forms.NoteCorrectionForm(prefix="note1", formdata=None, text=SECRET_TEXT)
         fields.append(note_form.text)
         for hint, class_ in [(None, ""), ("Ein Hinweis", "wide")]:
             for f in fields:
@@ -123,3 +123,48 @@ def test_hidden_tag_renders_what_flask_wtf_renders(app, db):
         ]
         for form in candidates:
             assert hidden_tag(form) == form.hidden_tag()
+
+
+def test_row_forms_are_what_the_built_forms_render_and_keep_no_text(app, db):
+    """``RowForms`` gives the HTML of the row forms WTForms would build (hidden fields, fields
+    with their values, hints, free text with markup and quotes), the failed form's own HTML
+    with what was typed, and keeps no free text."""
+    from kimdb.forms import hidden_tag
+
+    anna = make_user("cm.anna")
+    make_case(anna, CaseKind.CASE_MANAGEMENT)
+    classes = {name: (cls, stem) for name, (cls, stem, _a) in views.ROW_FORMS.items()}
+    tricky = 'Frau "H." <b>&</b> \x00row\x00 sagt'
+    with app.test_request_context("/cases/1"):
+        login_user(anna)
+        rows = forms.RowForms(classes)
+        cases = [
+            ("goal_update", 7, {"status": "achieved"}, {}),
+            ("goal_update", 8, {"agreed_on": None}, {}),
+            ("referral_update", 3, {"status": "open", "outcome": None}, {}),
+            ("referral_update", 4, {"outcome": tricky}, {}),
+            ("note_correction", 12, {"text": SECRET_TEXT}, {}),
+            ("note_correction", 13, {"text": tricky}, {}),
+            ("need_focus", 5, {}, {"in_focus": "y"}),
+            ("need_focus", 6, {}, {"in_focus": ""}),
+            ("follow_up_done", 9, {}, {}),
+        ]
+        for name, row_id, values, hidden in cases:
+            cls, stem = classes[name]
+            built = cls(prefix=f"{stem}{row_id}", formdata=None, **values, **hidden)
+            assert rows.hidden_tag(name, row_id, **hidden) == hidden_tag(built)
+            for field, value in values.items():
+                for hint in (None, "Ein <b>Hinweis</b>", Markup("Ein <b>Hinweis</b>")):
+                    expected = forms.render_field(built[field], hint=hint)
+                    assert rows.field(name, row_id, field, value, hint=hint) == expected
+        kept = " ".join(str(key) + str(html) for key, html in forms._row_memo.items())
+        assert forms._row_memo and SECRET_TEXT not in kept and "sagt" not in kept
+    with app.test_request_context("/cases/1", method="POST", data={"note12-text": ""}):
+        login_user(anna)
+        failed = forms.NoteCorrectionForm(prefix="note12")
+        failed.validate()
+        rows = forms.RowForms(classes, "note_correction", 12, failed)
+        html = rows.field("note_correction", 12, "text")
+        assert "field-error" in html and html == forms.render_field(failed.text)
+        assert rows.hidden_tag("note_correction", 12) == hidden_tag(failed)
+        assert "field-error" not in rows.field("note_correction", 13, "text", "x")
