@@ -168,3 +168,21 @@ def test_row_forms_are_what_the_built_forms_render_and_keep_no_text(app, db):
         assert "field-error" in html and html == forms.render_field(failed.text)
         assert rows.hidden_tag("note_correction", 12) == hidden_tag(failed)
         assert "field-error" not in rows.field("note_correction", 13, "text", "x")
+
+
+def test_a_kept_choice_field_follows_its_choices_and_value(app, db):
+    """The memo tells choice fields apart by their labels (a partner renamed) and the chosen
+    value, as WTForms renders them."""
+    anna = make_user("cm.anna")
+    with app.test_request_context("/cases/1"):
+        login_user(anna)
+        forms._memo.clear()
+        for choices, value in [
+            ([(0, "– bitte wählen –"), (4, "Jobcenter")], 0),
+            ([(0, "– bitte wählen –"), (4, "Jobcenter Mitte")], 0),
+            ([(0, "– bitte wählen –"), (4, "Jobcenter Mitte")], 4),
+        ]:
+            form = forms.ReferralForm(prefix="referral", formdata=None, partner_id=value)
+            form.partner_id.choices = choices
+            expected = render_template_string(MACRO, f=form.partner_id, hint=None, class_="")
+            assert forms.render_field(form.partner_id) == expected
