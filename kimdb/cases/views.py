@@ -172,6 +172,7 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
     notes = casework.note_threads(record)
     day = today()
     reopen_days = current_app.config["REOPEN_DAYS"]
+    stages = rules.path(case.kind)
     if failed == "note_correction":
         form, row_id = _onto_latest_version(notes, form, row_id)
     return render_template(
@@ -192,13 +193,15 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         row_failed=(failed, row_id) if row_id is not None else None,
         failed_row_form=form if row_id is not None else None,
         missing={s: rules.missing_for(facts, s) for s in rules.next_stages(case.kind, case.stage)},
-        stages=rules.path(case.kind),
+        stages=stages,
+        stage_index=stages.index(case.stage) if case.stage in stages else len(stages),
         history=service.case_history(record, record.colleagues),
-        notes=notes,
-        follow_up_states={
-            f.id: rules.follow_up_state(f.due_on, f.done_at is not None, day)
+        notes=[(thread.latest, thread) for thread in notes],
+        open_follow_ups=[
+            (f, rules.follow_up_state(f.due_on, False, day))
             for f in record.follow_ups
-        },
+            if f.done_at is None
+        ],
         can_reopen=(
             not case.is_open
             and case.closed_on is not None
