@@ -23,6 +23,7 @@ from wtforms import (
 )
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields import Field
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kimdb import labels
@@ -373,6 +374,8 @@ def render_field(field: Field, hint=None, class_: str = "") -> Markup:
     the same HTML is reused; fields with errors, submitted input or free text are rendered
     every time. At most 4096 fields are kept (least recently used dropped).
     """
+    if isinstance(field, BlankField):
+        return field.form.field_html(field.name, hint, class_)
     key = _memo_key(field, hint, class_)
     if key is not None:
         with _memo_lock:
@@ -418,7 +421,7 @@ class RowForms:
         self._failed = (failed, row_id) if row_id is not None else None
         self._failed_form = failed_form
         self._locale = str(get_locale())
-        self._token = str(escape_attribute(generate_csrf()))
+        self._token = _token()
 
     def hidden_tag(self, name: str, row_id: int, **data) -> Markup:
         """Return the hidden fields (token, hidden values ``data``) of row form ``name`` of row
@@ -426,7 +429,7 @@ class RowForms:
         if (name, row_id) == self._failed:
             return hidden_tag(self._failed_form)
         cls, stem = self._classes[name]
-        html = _row_hidden_tag(cls, stem, tuple(sorted(data.items())))
+        html = _kept_hidden_tag(cls, f"{stem}{ROW_SLOT}", tuple(sorted(data.items())))
         return Markup(  # noqa: S704 - kept HTML of hidden_tag; the id and token are plain
             html.replace(ROW_SLOT, str(row_id)).replace(_CSRF_SLOT, self._token)
         )
@@ -452,33 +455,39 @@ def _is_text(cls, field: str) -> bool:
     return issubclass(getattr(cls, field).field_class, StringField)
 
 
-#: The kept HTML of row forms' hidden fields and fields, with slots (see ``RowForms``); a
-#: handful of entries per form and language, emptied should it ever grow past 1024.
-_row_memo: dict[tuple, str] = {}
+#: The kept HTML of the case page's row forms and blank forms (``RowForms``, ``BlankForm``):
+#: their fields and hidden fields, with slots for the row id, the token and free text; a few
+#: entries per form, language, day and partner directory, emptied should it grow past 1024.
+_kept_html: dict[tuple, str] = {}
 
 
 def _kept(key: tuple, render) -> str:
     """Return the HTML kept under ``key``, or ``render()`` kept under it."""
-    html = _row_memo.get(key)
+    html = _kept_html.get(key)
     if html is None:
-        if len(_row_memo) >= 1024:
-            _row_memo.clear()
-        html = _row_memo[key] = render()
+        if len(_kept_html) >= 1024:
+            _kept_html.clear()
+        html = _kept_html[key] = render()
     return html
 
 
-def _row_hidden_tag(cls, stem: str, data: tuple) -> str:
-    """The hidden fields of ``cls`` with ``data`` (sorted pairs), with ``ROW_SLOT`` for the
-    row id and a slot for the token."""
+def _kept_hidden_tag(cls, prefix: str, data: tuple) -> str:
+    """The hidden fields of ``cls(prefix=prefix, formdata=None, **dict(data))`` (``data``:
+    sorted pairs), with a slot for the token (and ``ROW_SLOT`` where ``prefix`` has it)."""
 
     def render():
-        form = cls(prefix=f"{stem}{ROW_SLOT}", formdata=None, **dict(data))
+        form = cls(prefix=prefix, formdata=None, **dict(data))
         for item in form:
             if isinstance(item, CSRFTokenField):
                 item.current_token = _CSRF_SLOT
         return str(hidden_tag(form))
 
-    return _kept(("hidden", cls, stem, data), render)
+    return _kept(("hidden", cls, prefix, data), render)
+
+
+def _token() -> str:
+    """The request's CSRF token as a hidden input's value holds it."""
+    return str(escape_attribute(generate_csrf()))
 
 
 def _row_field(cls, stem, field, value, hint_html, text: bool, locale: str) -> str:
@@ -494,3 +503,92 @@ def _row_field(cls, stem, field, value, hint_html, text: bool, locale: str) -> s
         return str(macro(form[field], hint=hint))
 
     return _kept(("field", cls, stem, field, value, hint_html, text, locale), render)
+
+
+class BlankForm:
+    """A blank form of the case page (a need, a goal, a consultation, …) as
+    ``cls(prefix=prefix, formdata=None)`` with ``prepare(form)`` (its choices) and then
+    ``data`` (field name → value) would be, built only when something needs more than the
+    kept HTML of its fields (``render_field``) and hidden fields (``page_hidden_tag``).
+
+    Every open case shows nine such forms; building them for their kept HTML was 1.4 of 8 ms
+    of the case page's view (issue 8, measured). The HTML of a field is kept per form class,
+    prefix, field, value, ``choices_key`` (what ``prepare`` fills in: the next stages, the
+    partner directory; hashable), hint, class and language; the built form (``form``) is for
+    what renders it otherwise (the macro ``field`` with a hint naming the client's consents).
+    """
+
+    def __init__(self, cls, prefix: str, data=None, prepare=None, choices_key=()):
+        self._cls = cls
+        self._prefix = prefix
+        self._data = data or {}
+        self._prepare = prepare
+        self._choices_key = choices_key
+        self._locale = str(get_locale())
+        self._form = None
+
+    @property
+    def form(self):
+        """The form itself, built at the first use."""
+        if self._form is None:
+            form = self._cls(prefix=self._prefix, formdata=None)
+            if self._prepare is not None:
+                self._prepare(form)
+            for name, value in self._data.items():
+                form[name].data = value
+            self._form = form
+        return self._form
+
+    def __getattr__(self, name: str) -> BlankField:
+        """The field ``name`` of the form (for ``render_field``)."""
+        if name.startswith("_") or not isinstance(getattr(self._cls, name, None), UnboundField):
+            raise AttributeError(name)
+        return BlankField(self, name)
+
+    def field_html(self, name: str, hint, class_: str) -> Markup:
+        """The HTML ``render_field`` gives for field ``name`` of the built form."""
+        hint_html = None if hint is None else str(escape(hint))
+        key = (
+            "blank",
+            self._cls,
+            self._prefix,
+            name,
+            repr(self._data.get(name)),
+            self._choices_key,
+            hint_html,
+            class_,
+            self._locale,
+        )
+
+        def render():
+            macro = current_app.jinja_env.get_template("_macros/forms.html").module.field
+            kept_hint = None if hint_html is None else Markup(hint_html)  # noqa: S704 - escaped
+            return str(macro(self.form[name], hint=kept_hint, class_=class_))
+
+        return Markup(_kept(key, render))  # noqa: S704 - the macro's HTML, kept
+
+    def hidden_html(self) -> Markup:
+        """The hidden fields (the token) of the built form, as ``hidden_tag`` renders them."""
+        html = _kept_hidden_tag(self._cls, self._prefix, ())
+        return Markup(html.replace(_CSRF_SLOT, _token()))  # noqa: S704 - kept, token plain
+
+
+class BlankField:
+    """Field ``name`` of a ``BlankForm``, as ``render_field`` takes it."""
+
+    def __init__(self, form: BlankForm, name: str):
+        self.form = form
+        self.name = name
+
+
+def built(form):
+    """The WTForms form of a ``BlankForm`` (built now), or ``form`` itself (a failed form)."""
+    return form.form if isinstance(form, BlankForm) else form
+
+
+def page_hidden_tag(form) -> Markup:
+    """The hidden fields of a case page's form: a ``BlankForm``'s kept, another's
+    (a failed form) by ``kimdb.forms.hidden_tag``."""
+    if isinstance(form, BlankForm):
+        return form.hidden_html()
+    return hidden_tag(form)

@@ -3,6 +3,7 @@ redirects (PRG) or shows the page again with the form's errors and what was type
 
 from __future__ import annotations
 
+from functools import partial
 from types import SimpleNamespace
 
 from flask import (
@@ -25,6 +26,7 @@ from kimdb.auth.models import Role
 from kimdb.cases import casework, queries, rules, service
 from kimdb.cases.forms import (
     AssessmentForm,
+    BlankForm,
     CaseSearchForm,
     CloseForm,
     ConsultationForm,
@@ -44,6 +46,8 @@ from kimdb.cases.forms import (
     ReopenForm,
     RowForms,
     StageForm,
+    built,
+    page_hidden_tag,
     render_field,
 )
 from kimdb.cases.models import (
@@ -59,7 +63,6 @@ from kimdb.cases.models import (
 from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, Stage
 from kimdb.clients import service as clients_service
 from kimdb.clients import views as clients_views
-from kimdb.forms import hidden_tag
 from kimdb.orgs.service import partners_of
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today
@@ -153,33 +156,46 @@ def _prepare(name: str, form, case: Case, partners=None) -> None:
         form.fill_choices(partners if partners is not None else partners_of(case.organisation_id))
 
 
+# The field of today's date in the blank forms that have one.
+_DATE_FIELDS = {
+    "consultation": "held_on",
+    "referral": "referred_on",
+    "monitoring": "entry_on",
+    "note": "noted_on",
+}
+
+
 def _forms(case: Case, failed: str | None, failed_form, partners=None) -> dict:
-    """Build the forms the case page shows: those of an open case, or the reopening of a
-    closed one; ``failed_form`` replaces the one named ``failed``. ``partners``: see
-    ``_prepare``."""
+    """The forms the case page shows: those of an open case, or the reopening of a closed
+    one, as ``BlankForm``s (built only if needed); ``failed_form`` replaces the one named
+    ``failed``. ``partners``: see ``_prepare``."""
     forms = {}
+    day = today()
     for name, cls in FORMS.items():
         if (name == "reopen") is case.is_open:  # not shown (issue 8: a form less to build)
             continue
         if name == failed:
             forms[name] = failed_form
             continue
-        form = cls(prefix=name, formdata=None)
-        _prepare(name, form, case, partners)
-        forms[name] = form
-    if not case.is_open:
-        return forms
-    if failed != "reclassify":
-        forms["reclassify"].kind.data = next(k for k in CaseKind if k is not case.kind).value
-    for name in ("consultation", "referral", "monitoring", "note"):
-        if name != failed:
-            field = {
-                "consultation": "held_on",
-                "referral": "referred_on",
-                "monitoring": "entry_on",
-                "note": "noted_on",
-            }[name]
-            forms[name][field].data = today()
+        data = {}
+        choices_key = ()
+        if name == "reclassify":
+            data["kind"] = next(k for k in CaseKind if k is not case.kind).value
+        elif name in _DATE_FIELDS:
+            data[_DATE_FIELDS[name]] = day
+        if name == "stage":
+            choices_key = tuple(rules.next_stages(case.kind, case.stage))
+        elif name == "referral":
+            if partners is None:
+                partners = partners_of(case.organisation_id)
+            choices_key = tuple((p.id, p.name, p.legal_domain) for p in partners)
+        forms[name] = BlankForm(
+            cls,
+            name,
+            data,
+            prepare=partial(_prepare, name, case=case, partners=partners),
+            choices_key=choices_key,
+        )
     return forms
 
 
@@ -208,6 +224,7 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
     day = today()
     reopen_days = current_app.config["REOPEN_DAYS"]
     stages = rules.path(case.kind)
+    next_stages = rules.next_stages(case.kind, case.stage)
     if failed == "note_correction":
         form, row_id = _onto_latest_version(notes, form, row_id)
     return render_template(
@@ -215,7 +232,8 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         case=case,
         record=record,
         render_field=render_field,
-        hidden_tag=hidden_tag,
+        hidden_tag=page_hidden_tag,
+        built=built,
         forms=_forms(case, failed if row_id is None else None, form, record.partners),
         rows=RowForms(
             {name: (cls, stem) for name, (cls, stem, _anchor) in ROW_FORMS.items()},
@@ -228,7 +246,8 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         failed=failed,
         row_failed=(failed, row_id) if row_id is not None else None,
         failed_row_form=form if row_id is not None else None,
-        missing={s: rules.missing_for(facts, s) for s in rules.next_stages(case.kind, case.stage)},
+        next_stages=next_stages,
+        missing={s: rules.missing_for(facts, s) for s in next_stages},
         stages=stages,
         stage_index=stages.index(case.stage) if case.stage in stages else len(stages),
         history=service.case_history(record, record.colleagues),

@@ -30,8 +30,9 @@ def test_the_case_page_is_the_same_when_its_fields_come_from_the_memo(client, db
     case = make_case(anna, CaseKind.CASE_MANAGEMENT)
     login(client, "cm.anna")
     forms._memo.clear()
+    forms._kept_html.clear()
     first = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert forms._memo  # the blank forms' fields were kept
+    assert forms._kept_html  # the blank forms' fields were kept
     second = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert _without_tokens(first) == _without_tokens(second)
     assert 'name="need-life_area"' in second and 'name="close-reason"' in second
@@ -57,7 +58,7 @@ def test_a_kept_field_is_what_the_macro_renders_and_free_text_is_never_kept(app,
     with app.test_request_context(f"/cases/{case.id}"):
         login_user(anna)
         loaded = service.get_case(anna, case.id)
-        page_forms = views._forms(loaded, None, None)
+        page_forms = {name: forms.built(f) for name, f in views._forms(loaded, None, None).items()}
         fields = [f for form in page_forms.values() for f in form if f.type != "CSRFTokenField"]
         note_form = forms.NoteCorrectionForm(prefix="note1", formdata=None, text=SECRET_TEXT)
         fields.append(note_form.text)
@@ -115,7 +116,7 @@ def test_hidden_tag_renders_what_flask_wtf_renders(app, db):
     with app.test_request_context(f"/cases/{case.id}"):
         login_user(anna)
         loaded = service.get_case(anna, case.id)
-        candidates = list(views._forms(loaded, None, None).values()) + [
+        candidates = [forms.built(f) for f in views._forms(loaded, None, None).values()] + [
             DoneForm(prefix="done7", formdata=None),
             NeedFocusForm(prefix="focus3", formdata=None, in_focus="y"),
             NeedFocusForm(prefix="focus4", formdata=None, in_focus=""),
@@ -157,8 +158,8 @@ def test_row_forms_are_what_the_built_forms_render_and_keep_no_text(app, db):
                 for hint in (None, "Ein <b>Hinweis</b>", Markup("Ein <b>Hinweis</b>")):
                     expected = forms.render_field(built[field], hint=hint)
                     assert rows.field(name, row_id, field, value, hint=hint) == expected
-        kept = " ".join(str(key) + str(html) for key, html in forms._row_memo.items())
-        assert forms._row_memo and SECRET_TEXT not in kept and "sagt" not in kept
+        kept = " ".join(str(key) + str(html) for key, html in forms._kept_html.items())
+        assert forms._kept_html and SECRET_TEXT not in kept and "sagt" not in kept
     with app.test_request_context("/cases/1", method="POST", data={"note12-text": ""}):
         login_user(anna)
         failed = forms.NoteCorrectionForm(prefix="note12")
@@ -186,3 +187,24 @@ def test_a_kept_choice_field_follows_its_choices_and_value(app, db):
             form.partner_id.choices = choices
             expected = render_template_string(MACRO, f=form.partner_id, hint=None, class_="")
             assert forms.render_field(form.partner_id) == expected
+
+
+def test_blank_forms_give_the_html_of_the_built_forms(app, db):
+    """A ``BlankForm``'s fields and hidden fields, from the memo or not, are what the built
+    form renders (choices, today's date, the other kind, hints), in each language."""
+    anna = make_user("cm.anna")
+    case = make_case(anna, CaseKind.SHORT_COUNSELLING)
+    with app.test_request_context(f"/cases/{case.id}"):
+        login_user(anna)
+        loaded = service.get_case(anna, case.id)
+        for _round in range(2):  # rendered, then kept
+            for blank in views._forms(loaded, None, None).values():
+                form = blank.form
+                assert forms.page_hidden_tag(blank) == form.hidden_tag()
+                for f in form:
+                    if f.type == "CSRFTokenField":
+                        continue
+                    for hint, class_ in [(None, ""), ("Ein <b>Hinweis</b>", "wide")]:
+                        expected = render_template_string(MACRO, f=f, hint=hint, class_=class_)
+                        kept = forms.render_field(getattr(blank, f.short_name), hint, class_)
+                        assert kept == expected
