@@ -7,7 +7,7 @@ from collections import OrderedDict
 from functools import lru_cache
 from threading import Lock
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
@@ -486,8 +486,16 @@ def _kept_hidden_tag(cls, prefix: str, data: tuple) -> str:
 
 
 def _token() -> str:
-    """The request's CSRF token as a hidden input's value holds it."""
-    return str(escape_attribute(generate_csrf()))
+    """The request's CSRF token as a hidden input's value holds it, looked up once a request
+    (``generate_csrf`` reads the configuration and the session at every call)."""
+    token = g.get(_CSRF_IN_G)
+    if token is None:
+        token = str(escape_attribute(generate_csrf()))
+        setattr(g, _CSRF_IN_G, token)
+    return token
+
+
+_CSRF_IN_G = "kimdb_case_page_csrf"  # flask.g: the request's CSRF token, escaped
 
 
 def _row_field(cls, stem, field, value, hint_html, text: bool, locale: str) -> str:
