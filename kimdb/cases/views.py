@@ -93,6 +93,7 @@ ROW_FORMS = {
     "note_correction": (NoteCorrectionForm, "note", "note"),
     "follow_up_done": (DoneForm, "done", "follow_up"),
 }
+_ROW_CLASSES = {name: (cls, stem) for name, (cls, stem, _anchor) in ROW_FORMS.items()}
 # The views of the row forms: their URLs are built with ``url_builder`` (issue 8: ~13 a page).
 _ROW_ENDPOINTS = (
     "complete_follow_up",
@@ -217,7 +218,10 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
     """Render the case page; a failed form (by name, and row id for row forms) is shown again.
 
     What the case holds comes as plain rows in one statement (``queries.case_record``), also
-    after a failed form: nothing was written then."""
+    after a failed form: nothing was written then. What the template would otherwise set
+    itself (the stepper's position, the open follow-ups' states, the notes' latest versions)
+    comes from here: a ``{% set %}`` in its block made every ``_()`` after it copy the whole
+    context (Jinja's derived context; 90 a page, issue 8, profiled)."""
     record = queries.case_record(case, directory=case.is_open)
     facts = record.facts(case)
     notes = casework.note_threads(record)
@@ -235,12 +239,7 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         hidden_tag=page_hidden_tag,
         built=built,
         forms=_forms(case, failed if row_id is None else None, form, record.partners),
-        rows=RowForms(
-            {name: (cls, stem) for name, (cls, stem, _anchor) in ROW_FORMS.items()},
-            failed,
-            row_id,
-            form,
-        ),
+        rows=RowForms(_ROW_CLASSES, failed, row_id, form),
         names=SimpleNamespace(**{t: _Translated(getattr(labels, t)) for t in _ROW_LABELS}),
         row_urls={name: url_builder(f"cases.{name}") for name in _ROW_ENDPOINTS},
         failed=failed,
@@ -263,7 +262,7 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
             and (day - case.closed_on).days <= reopen_days
         ),
         reopen_days=reopen_days,
-        # Jinja's selectattr took 0.8 ms a page for this (issue 8, profiled)
+        # Jinja's selectattr took 0.8 ms a page for this (issue 8, under the profiler)
         consented_partners=", ".join(e.partner_name for e in record.exchanges if e.active),
         above_kb_limits=rules.exceeds_kb_limits(facts),
     ), status
