@@ -105,21 +105,28 @@ _ROW_ENDPOINTS = (
 
 
 class _Translated(dict):
-    """A label table of ``kimdb.labels`` (member → lazy label) whose labels are translated at
-    their first use in this request and kept, as the template writes a lazy label (not
-    escaped: its ``__html__``).
+    """Labels looked up at their first use in this request and kept: ``lookup(key)`` gives
+    the label of ``key`` (a member of a label table of ``kimdb.labels``, a language code).
 
-    A lazy label looks its translation up at every use; the case page shows one per row (a
-    consultation's mode, a need's life area, …): 135 lookups a page (issue 8, profiled).
+    A lazy label looks its translation up at every use, a language's name Babel's locale
+    data; the case page shows them per row (a consultation's mode and interpreter language, a
+    need's life area, …): 135 lookups a page, and 9 language names took as long as all the
+    rest (issue 8, profiled).
     """
 
-    def __init__(self, table: dict):
+    def __init__(self, lookup):
         super().__init__()
-        self._table = table
+        self._lookup = lookup
 
-    def __missing__(self, member):
-        label = self[member] = Markup(str(self._table[member]))  # noqa: S704 - as __html__
+    def __missing__(self, key):
+        label = self[key] = self._lookup(key)
         return label
+
+
+def _label_table(table: dict) -> _Translated:
+    """A label table of ``kimdb.labels`` (member → lazy label), its labels as the template
+    writes a lazy label (not escaped: its ``__html__``)."""
+    return _Translated(lambda member: Markup(str(table[member])))  # noqa: S704 - as __html__
 
 
 # The label tables the case page shows per row (``names`` in its template).
@@ -240,7 +247,10 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         built=built,
         forms=_forms(case, failed if row_id is None else None, form, record.partners),
         rows=RowForms(_ROW_CLASSES, failed, row_id, form),
-        names=SimpleNamespace(**{t: _Translated(getattr(labels, t)) for t in _ROW_LABELS}),
+        names=SimpleNamespace(
+            language=_Translated(labels.language_name),
+            **{t: _label_table(getattr(labels, t)) for t in _ROW_LABELS},
+        ),
         row_urls={name: url_builder(f"cases.{name}") for name in _ROW_ENDPOINTS},
         failed=failed,
         row_failed=(failed, row_id) if row_id is not None else None,
