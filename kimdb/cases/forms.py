@@ -399,6 +399,9 @@ def render_field(field: Field, hint=None, class_: str = "") -> Markup:
 _ROW_SLOT = "\x00row\x00"
 _CSRF_SLOT = "\x00csrf\x00"
 _TEXT_SLOT = "\x00text\x00"
+#: Stands for names in a hint rendered by ``render_field`` and kept (the client's consents),
+#: put in after it (the template's ``replace``).
+NAMES_SLOT = "\x00names\x00"
 
 
 class RowForms:
@@ -524,8 +527,8 @@ class BlankForm:
     Every open case shows nine such forms; building them for their kept HTML was 1.4 of 8 ms
     of the case page's view (issue 8, measured). The HTML of a field is kept per form class,
     prefix, field, value, ``choices_key`` (what ``prepare`` fills in: the next stages, the
-    partner directory; hashable), hint, class and language; the built form (``form``) is for
-    what renders it otherwise (the macro ``field`` with a hint naming the client's consents).
+    partner directory; hashable), hint, class and language; the form is built (``form``) to
+    render what is not kept yet.
     """
 
     def __init__(self, cls, prefix: str, data=None, prepare=None, choices_key=()):

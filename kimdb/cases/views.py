@@ -25,6 +25,7 @@ from kimdb.audit import views as audit_views
 from kimdb.auth.models import Role
 from kimdb.cases import casework, queries, rules, service
 from kimdb.cases.forms import (
+    NAMES_SLOT,
     AssessmentForm,
     BlankForm,
     CaseSearchForm,
@@ -46,7 +47,6 @@ from kimdb.cases.forms import (
     ReopenForm,
     RowForms,
     StageForm,
-    built,
     page_hidden_tag,
     render_field,
 )
@@ -244,7 +244,6 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         record=record,
         render_field=render_field,
         hidden_tag=page_hidden_tag,
-        built=built,
         forms=_forms(case, failed if row_id is None else None, form, record.partners),
         rows=RowForms(_ROW_CLASSES, failed, row_id, form),
         names=SimpleNamespace(
@@ -274,6 +273,7 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         reopen_days=reopen_days,
         # Jinja's selectattr took 0.8 ms a page for this (issue 8, under the profiler)
         consented_partners=", ".join(e.partner_name for e in record.exchanges if e.active),
+        names_slot=NAMES_SLOT,
         above_kb_limits=rules.exceeds_kb_limits(facts),
     ), status
 

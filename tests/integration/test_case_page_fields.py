@@ -208,3 +208,35 @@ def test_blank_forms_give_the_html_of_the_built_forms(app, db):
                         expected = render_template_string(MACRO, f=f, hint=hint, class_=class_)
                         kept = forms.render_field(getattr(blank, f.short_name), hint, class_)
                         assert kept == expected
+
+
+def test_the_consents_in_the_referral_hint_are_shown_and_never_kept(app, db):
+    """The data-sharing box of the referral form names the client's consents (escaped) in its
+    hint; its HTML is kept with a slot, never with the names."""
+    anna = make_user("cm.anna")
+    case = make_case(anna, CaseKind.CASE_MANAGEMENT)
+    names = 'Jobcenter "Mitte" & <Beratung>'
+    with app.test_request_context(f"/cases/{case.id}"):
+        login_user(anna)
+        loaded = service.get_case(anna, case.id)
+        blank = views._forms(loaded, None, None)["referral"]
+        template = (
+            '{% from "_macros/forms.html" import field %}'
+            "{{ field(f, hint=_('Eingewilligt für: %(names)s', names=names)) }}"
+        )
+        expected = render_template_string(template, f=blank.form.passes_data, names=names)
+        kept_template = (
+            "{{ render_field(f, hint=_('Eingewilligt für: %(names)s', names=slot))"
+            "|replace(slot, names) }}"
+        )
+        for _round in range(2):
+            html = render_template_string(
+                kept_template,
+                render_field=forms.render_field,
+                f=blank.passes_data,
+                slot=forms.NAMES_SLOT,
+                names=names,
+            )
+            assert html == expected and "&amp; &lt;Beratung&gt;" in html
+    kept = " ".join(str(key) + str(html) for key, html in forms._kept_html.items())
+    assert "Jobcenter" not in kept
