@@ -215,7 +215,7 @@ def test_the_consents_in_the_referral_hint_are_shown_and_never_kept(app, db):
     hint; its HTML is kept with a slot, never with the names."""
     anna = make_user("cm.anna")
     case = make_case(anna, CaseKind.CASE_MANAGEMENT)
-    names = 'Jobcenter "Mitte" & <Beratung>'
+    names = 'Stelle Zqx "Mitte" & <Beratung>'
     with app.test_request_context(f"/cases/{case.id}"):
         login_user(anna)
         loaded = service.get_case(anna, case.id)
@@ -239,4 +239,4 @@ def test_the_consents_in_the_referral_hint_are_shown_and_never_kept(app, db):
             )
             assert html == expected and "&amp; &lt;Beratung&gt;" in html
     kept = " ".join(str(key) + str(html) for key, html in forms._kept_html.items())
-    assert "Jobcenter" not in kept
+    assert "Zqx" not in kept
