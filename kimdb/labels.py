@@ -102,7 +102,7 @@ def install_template_gettext(env) -> None:
 
 
 @pass_context
-def _template_gettext(context, text: str, **variables) -> str:
+def _template_gettext(context, text: str, /, **variables) -> str:
     """Jinja's new-style ``gettext`` in one call: the translation of ``text`` as Markup where
     the template autoescapes, formatted with ``variables`` (escaped). A text without "%" is
     returned as it is, which is what formatting it would give."""

@@ -237,3 +237,84 @@ def test_concurrent_entries_chain_one_after_the_other(app, db):
     assert (checked, problems) == (60, [])
     details = db.session.scalars(select(AuditEntry.detail).order_by(AuditEntry.id)).all()
     assert 'Grüße "3" \\ 14 – ß' in details
+
+
+TRICKY_TEXTS = [
+    'quote " and \\ backslash',
+    "single ' quote; -- comment",
+    "newline\n tab\t cr\r bell\x07 \x01 \x1f del\x7f",
+    "line sep \u2028 para \u2029",
+    "emoji 😀 astral 𝄞",
+    "umlaut Grüße ß é (NFD e\u0301)",
+    "%(name)s %s %% :x ?",
+    "x" * 199 + "😀" + "tail beyond 200",
+    "",
+    "</script><b>",
+    "\ufeff bom",
+]
+
+
+def test_entries_with_any_text_verify(app, db):
+    # On PostgreSQL the database hashes what Python serialised: both must agree for any text.
+    for i, detail in enumerate(TRICKY_TEXTS):
+        audit_service.append_read('read:Ünïcode"\\', case_id=i, detail=detail, session_ref=f's"{i}')
+    with db.session.begin():
+        audit_service.append(db.session(), "write:x", detail='w"\\ü')
+    checked, problems = audit_service.verify()
+    assert problems == []
+    assert checked >= len(TRICKY_TEXTS) + 1
+
+
+def test_a_read_entry_really_switches_the_synchronous_commit_off(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's synchronous_commit")
+    from sqlalchemy import text
+
+    session = db.session()
+    session.rollback()
+    audit_service.append(session, "read:y", asynchronous=True)
+    assert session.execute(text("SHOW synchronous_commit")).scalar() == "off"
+    session.commit()
+    audit_service.append(session, "write:y")
+    assert session.execute(text("SHOW synchronous_commit")).scalar() == "on"
+    session.commit()
+
+
+def test_a_writer_waits_for_the_head_and_chains_onto_the_newer_entry(app, db):
+    """Transaction A holds the head with two entries; B's append waits, then chains onto A's
+    last entry (PostgreSQL re-reads the locked row once A commits)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks")
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    db.session.execute(AuditEntry.__table__.delete())
+    db.session.commit()
+    audit_service.append_read("read:first")
+    first = Session(db.engine)
+    audit_service.append(first, "write:a1")
+    audit_service.append(first, "write:a2")
+    result: dict = {}
+
+    def second() -> None:
+        with app.app_context(), Session(db.engine) as other:
+            try:
+                result["id"] = audit_service.append(other, "write:b")
+                other.commit()
+            except BaseException as error:  # noqa: BLE001 - reported by the test
+                result["error"] = error
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    time.sleep(0.5)
+    assert thread.is_alive()  # waits for the head
+    first.commit()
+    first.close()
+    thread.join(10)
+    assert "error" not in result and result["id"] is not None
+    db.session.rollback()
+    checked, problems = audit_service.verify()
+    assert problems == []
+    assert checked == 4
