@@ -3,8 +3,6 @@ redirects (PRG) or shows the page again with the form's errors and what was type
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (
     Blueprint,
     abort,
@@ -291,7 +289,7 @@ def result_rows(cases: list[queries.CaseListRow]) -> Markup:
     case_url = url_builder("cases.show")
     kinds: dict[CaseKind, str] = {}
     stages: dict[Stage, str] = {}
-    days: dict[dt.date | None, str] = {}
+    days: dict = {}  # date (or None) → dd.mm.yyyy
     html = []
     for case_id, number, name, born, kind, stage, last in cases:
         kind_label = kinds.get(kind)
