@@ -284,7 +284,7 @@ def result_rows(cases: list[queries.CaseListRow]) -> Markup:
     kind and stage, the link once per row; numbers and dates are digits. Each date is
     formatted once (the same ``labels.format_day`` as the template's ``date`` filter). The
     HTML is exactly what the loop rendered, whitespace included (tests/integration/
-    test_case_list_rows.py).
+    test_case_search_page.py).
     """
     case_url = url_builder("cases.show")
     kinds: dict[CaseKind, str] = {}
