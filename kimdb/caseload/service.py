@@ -26,7 +26,7 @@ from kimdb.caseload.rules import (
 )
 from kimdb.cases.models import Case, FollowUp, case_number
 from kimdb.cases.queries import median_entry_lags
-from kimdb.cases.rules import CaseKind, Stage
+from kimdb.cases.rules import CaseKind, FollowUpState, Stage, follow_up_state
 from kimdb.clients.models import Client, client_full_name
 from kimdb.extensions import db
 from kimdb.orgs.models import Organisation, Team
@@ -118,6 +118,80 @@ def open_cases(user: User, sort: str = "inactive", descending: bool = False) -> 
 def inactive_count(rows: list[OpenCaseRow], days: int) -> int:
     """Return how many of ``rows`` have had no activity for ``days`` days or more (R6)."""
     return sum(1 for r in rows if r.days_inactive >= days)
+
+
+def caseload_of_rows(user: User, rows: list[OpenCaseRow]) -> Caseload:
+    """Return ``user``'s caseload (as ``caseload_of``) counted from ``rows``, all of the
+    user's open cases (``open_cases``): no statement of its own (issue 8, measured: one
+    statement of 0.4 ms less on the start page)."""
+    cm = sum(1 for r in rows if r.kind is CaseKind.CASE_MANAGEMENT)
+    return Caseload(fte=user.fte, open_cases=len(rows), open_cm=cm)
+
+
+@dataclass(frozen=True, slots=True)
+class DueRow:
+    """One follow-up due today or overdue, as the start page lists it: no more."""
+
+    case_id: int
+    number: str
+    client_name: str  # as ``OpenCaseRow.client_name``
+    due_on: dt.date
+    text: str
+    state: FollowUpState
+
+
+def due_follow_ups(user: User) -> list[DueRow]:
+    """Return ``user``'s open follow-ups of open cases due today or earlier, oldest first
+    (the cases ``user`` may open, R8: own ones and those of a substitution).
+
+    The rows of ``kimdb.cases.queries.due_follow_ups`` as one statement of the seven columns
+    the list shows: no follow-up, case or client objects, no contact data decrypted (issue 8,
+    measured: 1.0 of the start page's 5.5 ms of SQL and 6 % of its function calls).
+    """
+    day = today()
+    rows = db.session.execute(
+        select(
+            FollowUp.due_on,
+            FollowUp.text,
+            Case.id,
+            Case.opened_on,
+            Client.family_name,
+            Client.given_name,
+            Client.erased_at,
+        )
+        .join(Case, FollowUp.case_id == Case.id)
+        .join(Case.client)
+        .where(
+            policy.case_visible(user),
+            _open(),
+            FollowUp.done_at.is_(None),
+            FollowUp.due_on <= day,
+        )
+        .order_by(FollowUp.due_on, FollowUp.id)
+    )
+    return [
+        DueRow(
+            case_id=r.id,
+            number=case_number(r.opened_on, r.id),
+            client_name=client_full_name(r.family_name, r.given_name, r.erased_at),
+            due_on=r.due_on,
+            text=r.text,
+            state=follow_up_state(r.due_on, False, day),
+        )
+        for r in rows
+    ]
+
+
+def substituted_cases(user: User) -> list[Case]:
+    """Return the open cases ``user`` works as substitute today
+    (``kimdb.substitution.service.substituted_cases``), without a statement for a user who
+    substitutes no one today (``policy.substituted_owner_ids``, known from loading the user):
+    issue 8, measured: 1.1 ms of the start page's 5.5 ms of SQL."""
+    from kimdb.substitution import service as substitution  # it imports this module
+
+    if not policy.substituted_owner_ids(user):
+        return []
+    return substitution.substituted_cases(user)
 
 
 # -- Supervisor dashboard (issue 5 items 2 and 3) ----------------------------------------------

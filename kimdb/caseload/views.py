@@ -15,7 +15,6 @@ from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
 from kimdb.cases import queries
 from kimdb.extensions import db
 from kimdb.labels import gettext as _
-from kimdb.substitution.service import substituted_cases
 
 bp = Blueprint("caseload", __name__)
 
@@ -48,24 +47,26 @@ def _case_manager_start():
     rows = service.open_cases(current_user, sort, descending)
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
     median_lag, lag_count = queries.median_entry_lag(current_user)
-    substituted = substituted_cases(current_user)
+    substituted = service.substituted_cases(current_user)
     # The page lists clients' names: a read of client data (issue 6 item 3).
     record_list_read("read:caseload.start", f"{len(rows) + len(substituted)} Fälle")
     return render_template(
         "caseload/case_manager.html",
-        caseload=service.caseload_of(current_user),
+        caseload=service.caseload_of_rows(current_user, rows),
         rows=rows,
         sort=sort,
         descending=descending,
         inactivity_days=inactivity_days,
         inactive=service.inactive_count(rows, inactivity_days),
-        due=queries.due_follow_ups(current_user),
+        due=service.due_follow_ups(current_user),
         substituted=substituted,
         median_lag=median_lag,
         lag_count=lag_count,
         expected_cm_share=EXPECTED_CM_SHARE,
         Band=Band,
         names=labels.row_labels(),
+        # translated once, not per due row (a lazy label translates at every use)
+        due_states={state: str(name) for state, name in labels.FOLLOW_UP_STATE.items()},
     )
 
 
