@@ -48,7 +48,7 @@ def _case_manager_start():
     if sort not in service.SORT_KEYS:
         sort = "inactive"
     descending = request.args.get("dir") == "desc"
-    rows = service.open_cases(current_user, sort, descending)
+    rows, due = service.open_cases_and_due(current_user, sort, descending)
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
     median_lag, lag_count = queries.median_entry_lag(current_user)
     substituted = service.substituted_cases(current_user)
@@ -62,7 +62,7 @@ def _case_manager_start():
         descending=descending,
         inactivity_days=inactivity_days,
         inactive=service.inactive_count(rows, inactivity_days),
-        due=service.due_follow_ups(current_user),
+        due=due,
         substituted=substituted,
         median_lag=median_lag,
         lag_count=lag_count,
