@@ -59,7 +59,8 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _env(
             "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'kimdb.sqlite3'}"
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Idle connections are pinged before use (kimdb.extensions.ping_idle_connections).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
         # A read-only replica for the statistics report (issue 8 item 4); see the docstring.
         reports_url = _env("REPORTS_DATABASE_URL")
         self.SQLALCHEMY_BINDS = {"reports": reports_url} if reports_url else {}

@@ -13,7 +13,15 @@ from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, CONFIGS
 from kimdb import crypto
-from kimdb.extensions import babel, csrf, db, limiter, login_manager, migrate
+from kimdb.extensions import (
+    babel,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    ping_idle_connections,
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -76,6 +84,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         )
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -4,12 +4,13 @@ errors."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache, wraps
+from functools import wraps
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, render_template, request, url_for
 from flask.globals import request_ctx
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -121,31 +122,34 @@ def _around(url: str, url_of_1: str) -> tuple[str, str] | None:
     return (before, after) if f"{before}1{after}" == url_of_1 else None
 
 
-#: Stands for the request's CSRF token in a memorised navigation (no token is memorised).
-CSRF_SLOT = "\x00csrf\x00"
+#: Stands for the request's CSRF token in a memorised navigation (no token is memorised). A
+#: display name cannot hold it: the template escapes a name's "<" and ">".
+CSRF_SLOT = Markup("<!--csrf-->")
+_NAVIGATION = "kimdb_navigation"  # app.extensions: the memo of ``site_navigation``
+_NAVIGATION_SIZE = 512
 
 
 def site_navigation() -> Markup:
     """Return the layout's main navigation and user box (``templates/_site_navigation.html``)
     for the logged-in user of this request, with the request's CSRF token in the logout form.
 
-    The HTML depends only on the user's role and display name, the language and the site's
-    root; it is rendered once per combination and worker process (``_navigation``), the
-    token put in per request. Rendering it for every page cost about a quarter of a page
-    without client data (0.2–0.3 ms of ~1.2 ms layout and hooks; issue 8, measured).
+    The HTML depends only on the user's role and display name, the language of the request's
+    translations and the site's root; it is rendered once per combination, app and worker
+    process, and the token put in per request (not when templates are reloaded, i.e. in
+    development). Rendering it for every page cost about a quarter of a page without client
+    data (0.2–0.3 ms of ~1.2 ms layout and hooks; issue 8, measured).
     """
-    from kimdb import select_locale
-
     user = current_user._get_current_object()
-    html = _navigation(user.role, user.display_name, select_locale(), request.script_root)
+    key = (user.role, user.display_name, str(get_locale()), request.script_root)
+    memo = current_app.extensions.setdefault(_NAVIGATION, {})
+    html = memo.get(key)
+    if html is None:
+        # What the template reads of the user: nothing else of them can vary the HTML.
+        shown = SimpleNamespace(role=user.role, display_name=user.display_name)
+        html = render_template("_site_navigation.html", user=shown, csrf_slot=CSRF_SLOT)
+        if not current_app.jinja_env.auto_reload:
+            if len(memo) >= _NAVIGATION_SIZE:
+                memo.clear()
+            memo[key] = html
     # The HTML comes from an autoescaping template; the token is escaped.
     return Markup(html.replace(CSRF_SLOT, escape(generate_csrf())))  # noqa: S704
-
-
-@lru_cache(maxsize=512)
-def _navigation(role, display_name: str, locale: str, script_root: str) -> str:
-    """The navigation of ``site_navigation`` for one combination, with ``CSRF_SLOT`` for the
-    token. Rendered in the first request that needs it (its URLs, its language)."""
-    # What the template reads of the user: nothing else of them can vary the HTML.
-    user = SimpleNamespace(role=role, display_name=display_name)
-    return render_template("_site_navigation.html", user=user, csrf_slot=CSRF_SLOT)

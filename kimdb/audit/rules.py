@@ -176,9 +176,18 @@ def normalise_moment(moment: dt.datetime) -> str:
 def canonical(prev_hash: str, fields: EntryFields) -> bytes:
     """Return the canonical serialisation of an entry: a compact JSON array of ``prev_hash``
     and the fields in a fixed order (at, user, on behalf of, session, action, client, case,
-    detail), UTF-8. JSON quoting makes the separators unambiguous ("a,b" + "c" ≠ "a" + "b,c")."""
+    detail), UTF-8. JSON quoting makes the separators unambiguous ("a,b" + "c" ≠ "a" + "b,c").
+    It is ``[``, ``prev_hash`` as a JSON string, ``,`` and ``canonical_tail(fields)``."""
+    return f"[{json.dumps(prev_hash, ensure_ascii=False)},{canonical_tail(fields)}".encode()
+
+
+def canonical_tail(fields: EntryFields) -> str:
+    """Return the part of ``canonical`` after ``prev_hash`` and its comma: the fields as the
+    rest of the JSON array, with its closing bracket. PostgreSQL completes it with the head's
+    hash inside the statement that appends the entry (``service.append``), so that reading the
+    head and appending to it are one round trip; a hash is 64 hex digits, so its JSON string
+    is the hash in double quotes there as here."""
     values = [
-        prev_hash,
         normalise_moment(fields.at),
         fields.user_id,
         fields.on_behalf_of_id,
@@ -188,7 +197,7 @@ def canonical(prev_hash: str, fields: EntryFields) -> bytes:
         fields.case_id,
         fields.detail or "",
     ]
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))[1:]
 
 
 def entry_hash(prev_hash: str, fields: EntryFields) -> str:

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 
 from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, event, func, insert, literal_column, or_, select, true, update
+from sqlalchemy import (
+    Text,
+    bindparam,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -66,16 +76,9 @@ def writing(session: Session) -> bool:
 # -- appending ----------------------------------------------------------------------------------
 _HEAD = AuditHead.__table__
 _ENTRIES = AuditEntry.__table__
-# ``SET LOCAL synchronous_commit = off`` as an expression (PostgreSQL), written out in the SQL.
-_ASYNCHRONOUS_COMMIT = func.set_config(
-    literal_column("'synchronous_commit'"), literal_column("'off'"), true()
-)
-
-
 # The statements of ``append``, built once: a statement built anew for every entry cost about
 # a fifth of the entry's time in building it and computing its cache key (issue 8, profiled).
 _READ_HEAD = select(_HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
-_READ_HEAD_ASYNCHRONOUS = _READ_HEAD.add_columns(_ASYNCHRONOUS_COMMIT)
 _TAKE_WRITE_LOCK = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(id=_HEAD.c.id)
 _ENTRY_COLUMNS = (
     "at",
@@ -94,14 +97,40 @@ _INSERT_ENTRY = (
     .values({name: bindparam(name) for name in _ENTRY_COLUMNS})
     .returning(_ENTRIES.c.id)
 )
-_ENTRY_CTE = _INSERT_ENTRY.cte("entry")
-# PostgreSQL: insert the entry and move the head to it in one statement.
-_APPEND_AND_MOVE_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == HEAD_ID)
-    .values(last_entry_id=select(_ENTRY_CTE.c.id).scalar_subquery(), last_hash=bindparam("hash"))
-    .returning(_HEAD.c.last_entry_id)
+# PostgreSQL: lock and read the head, insert the entry with its hash (the head's hash and
+# ``rules.canonical_tail``, SHA-256 in the database) and move the head to it, in ONE statement:
+# one round trip instead of two, and the head stays locked one round trip less (issue 8).
+_APPEND_ON_POSTGRESQL = """
+WITH head AS MATERIALIZED (
+    SELECT last_hash{asynchronous} FROM audit_head WHERE id = :head_id FOR UPDATE
+), entry AS (
+    INSERT INTO audit_entries
+        (at, user_id, on_behalf_of_id, session_ref, action, client_id, case_id, detail,
+         prev_hash, hash)
+    SELECT :at, :user_id, :on_behalf_of_id, :session_ref, :action, :client_id, :case_id,
+           :detail, head.last_hash,
+           encode(sha256(convert_to('["' || head.last_hash || '",' || :tail, 'UTF8')), 'hex')
+      FROM head
+    RETURNING id, hash
 )
+UPDATE audit_head SET last_entry_id = entry.id, last_hash = entry.hash
+  FROM entry
+ WHERE audit_head.id = :head_id
+RETURNING audit_head.last_entry_id
+"""
+_APPEND_PARAMETERS = [
+    bindparam("head_id", type_=_HEAD.c.id.type),
+    *(bindparam(name, type_=_ENTRIES.c[name].type) for name in _ENTRY_COLUMNS[:8]),
+    bindparam("tail", type_=Text()),
+]
+_APPEND_AND_MOVE_HEAD = {
+    asynchronous: text(
+        _APPEND_ON_POSTGRESQL.format(
+            asynchronous=", set_config('synchronous_commit', 'off', true)" if asynchronous else ""
+        )
+    ).bindparams(*_APPEND_PARAMETERS)
+    for asynchronous in (False, True)
+}
 _MOVE_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == HEAD_ID)
@@ -109,19 +138,16 @@ _MOVE_HEAD = (
 )
 
 
-def _lock_head(session: Session, *, asynchronous: bool = False) -> str:
+def _lock_head(session: Session) -> str:
     """Return the chain's last hash, with the head row locked until the end of the transaction,
     so that concurrent writers append one after the other. PostgreSQL: ``SELECT ... FOR
     UPDATE``; SQLite has no row locks, so a no-op UPDATE takes the database's write lock before
     the head is read (otherwise two readers could both try to upgrade and one would fail).
-
-    ``asynchronous`` (PostgreSQL): the same statement also sets ``synchronous_commit`` off for
-    this transaction only (``set_config(..., true)`` is ``SET LOCAL``), saving a round trip.
+    Creates the head if it is missing.
     """
     if session.get_bind().dialect.name == "sqlite":
         session.execute(_TAKE_WRITE_LOCK)
-    query = _READ_HEAD_ASYNCHRONOUS if asynchronous else _READ_HEAD
-    row = session.execute(query).first()
+    row = session.execute(_READ_HEAD).first()
     if row is None:
         # The migration writes the head; it is recreated only for an emptied table (tests). A
         # restarted chain next to old entries shows as a broken link in ``verify``.
@@ -130,7 +156,7 @@ def _lock_head(session: Session, *, asynchronous: bool = False) -> str:
             session.execute(
                 insert(_HEAD).values(id=HEAD_ID, last_entry_id=None, last_hash=rules.GENESIS_HASH)
             )
-        row = session.execute(query).first()
+        row = session.execute(_READ_HEAD).first()
     return row.last_hash
 
 
@@ -164,11 +190,11 @@ def append(
     Does not commit. Locks the head row until the transaction ends. ``asynchronous``: see
     ``append_read``.
 
-    Two statements on PostgreSQL (lock and read the head; insert the entry and move the head
-    to it, one statement with a data-modifying CTE), three on SQLite; plain Core statements:
-    an entry is never read back, so it needs no ORM object (issue 8, fixed cost per page).
+    One statement on PostgreSQL (``_APPEND_ON_POSTGRESQL``: lock and read the head, insert the
+    entry hashed in the database from ``rules.canonical_tail``, move the head), three on SQLite
+    (lock, insert with the hash computed here, move the head); plain Core statements: an entry
+    is never read back, so it needs no ORM object (issue 8, fixed cost per page).
     """
-    prev_hash = _lock_head(session, asynchronous=asynchronous)
     fields = _Fields(
         at=now(),
         user_id=user_id,
@@ -179,10 +205,18 @@ def append(
         case_id=case_id,
         detail=(detail or "")[: rules.DETAIL_LENGTH],
     )
+    if session.get_bind().dialect.name == "postgresql":
+        values = {**dataclasses.asdict(fields), "head_id": HEAD_ID}
+        values["tail"] = rules.canonical_tail(fields)
+        statement = _APPEND_AND_MOVE_HEAD[asynchronous]
+        entry_id = session.scalar(statement, values)
+        if entry_id is None:  # no head row (an emptied table, tests): create it, append again
+            _lock_head(session)
+            entry_id = session.scalar(statement, values)
+        return entry_id
+    prev_hash = _lock_head(session)
     entry_hash = rules.entry_hash(prev_hash, fields)
     values = {**dataclasses.asdict(fields), "prev_hash": prev_hash, "hash": entry_hash}
-    if session.get_bind().dialect.name == "postgresql":
-        return session.scalar(_APPEND_AND_MOVE_HEAD, values)
     entry_id = session.scalar(_INSERT_ENTRY, values)
     session.execute(_MOVE_HEAD, {"entry_id": entry_id, "hash": entry_hash})
     return entry_id
@@ -389,7 +423,6 @@ def search(
 
     Raises NotAllowed for anyone but the DPO. Source: issue 6 item 3; GDPR Art. 39.
     """
-    from sqlalchemy import func
 
     from kimdb.cases.models import Case, case_number
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 LOWER_PER_FTE = 50
 UPPER_PER_FTE = 60
@@ -59,22 +60,26 @@ def caseload_band(open_cases: int, fte: Decimal) -> Band:
 
 class AgainstBand:
     """``open_cases`` against the band of ``fte`` (R5): its bounds and where they stand. Mixed
-    into the dataclasses that carry those two fields (Caseload, TrendPoint)."""
+    into the frozen dataclasses that carry those two fields (Caseload, TrendPoint).
+
+    Each figure is worked out once per object (``cached_property``): a dashboard shows every
+    bound and standing two or three times (issue 8, profiled: 150 bands per request).
+    """
 
     fte: Decimal
     open_cases: int
 
-    @property
+    @cached_property
     def lower(self) -> Decimal:
         """Lower bound of the band (open cases)."""
         return guideline_band(self.fte)[0]
 
-    @property
+    @cached_property
     def upper(self) -> Decimal:
         """Upper bound of the band (open cases)."""
         return guideline_band(self.fte)[1]
 
-    @property
+    @cached_property
     def band(self) -> Band:
         """Below, within or above the band."""
         return caseload_band(self.open_cases, self.fte)
@@ -142,9 +147,9 @@ class CaseManagerFigures:
     median_lag: float | None = None
     lag_count: int = 0
 
-    @property
+    @cached_property
     def caseload(self) -> Caseload:
-        """Open cases against the band for the FTE valid today (R5, FAQ Q33)."""
+        """Open cases against the band for the FTE valid today (R5, FAQ Q33); made once."""
         return Caseload(fte=self.fte, open_cases=self.open_cases, open_cm=self.open_cm)
 
     @property
@@ -175,9 +180,9 @@ class UnitTotal:
     deactivated_open: int
     people: int
 
-    @property
+    @cached_property
     def caseload(self) -> Caseload:
-        """The summed caseload (band = 50–60 × summed FTE)."""
+        """The summed caseload (band = 50–60 × summed FTE); made once."""
         return Caseload(fte=self.fte, open_cases=self.open_cases, open_cm=self.open_cm)
 
     @property

@@ -269,6 +269,23 @@ class NoteCorrectionForm(FlaskForm):
     )
 
 
+class OptionalSelectField(SelectField):
+    """A choice of an optional filter: checked against its choices only when the request
+    sent one.
+
+    A SelectField checks the choice even when none was sent (its data is then None, which
+    is no choice) and raises "Keine gültige Auswahl", which ``Optional()`` then takes back:
+    three exceptions per search whose link names only some filters (the case list's
+    ``?include_closed=y``, a search by ``?name=``), and the first one loaded WTForms' own
+    translations from disk, about 0.2 ms of such a request (issue 8, profiled). The errors
+    a request sees are the same: none without a choice, the same message for a wrong one.
+    """
+
+    def pre_validate(self, form):  # noqa: D102 - WTForms hook
+        if self.raw_data:
+            super().pre_validate(form)
+
+
 class CaseSearchForm(FlaskForm):
     """Find own cases by number, name and date of birth; filter by kind, stage and flag."""
 
@@ -278,17 +295,17 @@ class CaseSearchForm(FlaskForm):
     number = StringField(_l("Fallnummer"), validators=[Optional(), Length(max=20)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     date_of_birth = GermanDateField(_l("Geburtsdatum"), validators=[Optional()])
-    kind = SelectField(
+    kind = OptionalSelectField(
         _l("Art"),
         choices=[("", _l("alle")), *enum_choices(labels.CASE_KIND)],
         validators=[Optional()],
     )
-    stage = SelectField(
+    stage = OptionalSelectField(
         _l("Phase"),
         choices=[("", _l("alle")), *enum_choices(labels.STAGE)],
         validators=[Optional()],
     )
-    flag = SelectField(
+    flag = OptionalSelectField(
         _l("Hinweis"),
         choices=[("", _l("keiner")), *enum_choices(labels.CASE_FLAG)],
         validators=[Optional()],
@@ -335,9 +352,13 @@ def _memo_key(field: Field, hint, class_: str) -> tuple | None:
 
     A choice field is told by its choices as ``repr`` writes them (values and labels, a lazy
     label in the request's language), its value and its ``coerce``: what WTForms' option list
-    is made of. Walking that list (``iter_choices``) for the key and the flags' ``repr`` (a
-    ``dir()``) were 90 % of a kept field's cost, 7 % of the case page (issue 8, profiled:
-    4.7 of 42.5 ms a page under the profiler).
+    is made of. Walking that list (``iter_choices``) for the key was most of a kept field's
+    cost, 7 % of the case page (issue 8, profiled: 4.7 of 42.5 ms a page under the profiler,
+    with the flags' ``repr`` below).
+
+    The flags enter as their names and values read from the Flags object itself:
+    ``repr(field.flags)`` lists them through ``dir()``, two thirds of a key's cost (a key
+    took 32 µs, now 9 µs; issue 8, measured on the case search form).
     """
     if field.errors or field.raw_data:
         return None
@@ -358,7 +379,7 @@ def _memo_key(field: Field, hint, class_: str) -> tuple | None:
         choices,
         repr(data),
         repr(sorted((field.render_kw or {}).items())),
-        tuple(sorted(vars(field.flags).items())),
+        repr(sorted(vars(field.flags).items())),
         str(escape(hint)) if hint is not None else None,  # text and Markup differ
         class_,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -100,9 +101,12 @@ def search_cases(user: User, search: CaseSearch, inactivity_days: int, limit: in
     return _searched(query, user, search, inactivity_days, limit)
 
 
-@dataclass(frozen=True, slots=True)
-class CaseListRow:
-    """One row of the case search's result list: what the list shows, no more."""
+class CaseListRow(NamedTuple):
+    """One row of the case search's result list: what the list shows, no more.
+
+    A named tuple, not a frozen dataclass: built 200 times per list, a frozen dataclass took
+    3.4 µs per row (``object.__setattr__`` per field), the tuple 0.6 µs (issue 8, measured).
+    """
 
     id: int
     number: str
@@ -120,7 +124,11 @@ def search_case_rows(
 
     One statement of the nine columns the list needs instead of whole cases and clients: a
     list of 200 cases no longer decrypts the clients' contact data nor builds 400 ORM objects
-    (issue 8: the case list's time, profiled).
+    (issue 8: the case list's time, profiled). It runs on the session's connection (Core:
+    no ORM result processing and no autoflush, which a read of cases and clients does not
+    need), fetches all rows at once (not one ``fetchone`` per row) and unpacks each row as
+    a tuple: reading a result row's columns by name cost about 1.3 µs each, 2 ms for a
+    list of 200 (issue 8, measured).
     """
     query = select(
         Case.id,
@@ -133,17 +141,29 @@ def search_case_rows(
         Client.erased_at,
         Client.date_of_birth,
     ).join(Case.client)
+    statement = _searched(query, user, search, inactivity_days, limit)
+    rows = db.session.connection().execute(statement).all()
     return [
         CaseListRow(
-            id=row.id,
-            number=case_number(row.opened_on, row.id),
-            client_name=client_full_name(row.family_name, row.given_name, row.erased_at),
-            date_of_birth=row.date_of_birth,
-            kind=row.kind,
-            stage=row.stage,
-            last_activity_on=row.last_activity_on,
+            case_id,
+            case_number(opened_on, case_id),
+            client_full_name(family_name, given_name, erased_at),
+            date_of_birth,
+            kind,
+            stage,
+            last_activity_on,
         )
-        for row in db.session.execute(_searched(query, user, search, inactivity_days, limit))
+        for (
+            case_id,
+            opened_on,
+            kind,
+            stage,
+            last_activity_on,
+            family_name,
+            given_name,
+            erased_at,
+            date_of_birth,
+        ) in rows
     ]
 
 

@@ -99,6 +99,7 @@ TEMPLATES = [
     "{{ _('50 %% & mehr') }}",
     "{{ _('<em>kein Platzhalter</em>', name='x') }}",
     "{{ ngettext('%(num)s Fall gefunden', '%(num)s Fälle gefunden', 3) }}",
+    "{{ _('%(text)s/%(context)s', text='<b>', context='&') }}",
 ]
 
 

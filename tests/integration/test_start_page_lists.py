@@ -1,0 +1,70 @@
+"""The start page reads the open cases and their due follow-ups in one statement (issue 8):
+the lists it shows stay those of the separate queries."""
+
+import datetime as dt
+import re
+
+from kimdb.cases.models import FollowUp
+from kimdb.cases.rules import CaseKind
+from kimdb.substitution.models import Substitution
+from kimdb.timeutil import now, today
+from tests.factories import login, make_case, make_user
+
+KB = CaseKind.SHORT_COUNSELLING
+
+
+def add_follow_up(db, case, user, days, text):
+    """A follow-up due ``days`` from today (past ones too: the form refuses those)."""
+    db.session.add(
+        FollowUp(
+            case_id=case.id,
+            due_on=today() + dt.timedelta(days=days),
+            text=text,
+            created_by_id=user.id,
+            created_at=now(),
+        )
+    )
+    db.session.commit()
+
+
+def section(page: str, testid: str) -> str:
+    return page.split(f'data-testid="{testid}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_a_case_with_two_due_follow_ups_is_listed_once_and_the_follow_ups_oldest_first(client, db):
+    anna = make_user("cm.anna")
+    first, second = make_case(anna, KB), make_case(anna, KB)
+    add_follow_up(db, second, anna, -1, "Zweiter Fall gestern")
+    add_follow_up(db, first, anna, 0, "Erster Fall heute")
+    add_follow_up(db, first, anna, -5, "Erster Fall vor fünf Tagen")
+    add_follow_up(db, first, anna, 3, "Erster Fall in drei Tagen")
+    login(client, "cm.anna")
+    page = client.get("/?sort=number").get_data(as_text=True)
+    due = section(page, "due-follow-ups")
+    texts = re.findall(r"<td>(\w+ Fall [^<]+)</td>", due)
+    assert texts == ["Erster Fall vor fünf Tagen", "Zweiter Fall gestern", "Erster Fall heute"]
+    listed = section(page, "open-cases-table")
+    assert listed.count(f">{first.number}<") == 1 and listed.count(f">{second.number}<") == 1
+    assert listed.index(first.number) < listed.index(second.number)
+    assert 'data-testid="open-cases">2<' in page
+
+
+def test_a_substitute_sees_the_due_follow_ups_of_the_cases_they_substitute_for(client, db):
+    owner, substitute = make_user("cm.owner"), make_user("cm.sub")
+    absent_case, own_case = make_case(owner, KB), make_case(substitute, KB)
+    add_follow_up(db, absent_case, owner, -2, "Vertretung: Jobcenter anrufen")
+    add_follow_up(db, own_case, substitute, 0, "Eigener Fall: Termin")
+    db.session.add(
+        Substitution(
+            absent_user_id=owner.id,
+            substitute_id=substitute.id,
+            first_day=today(),
+            last_day=today() + dt.timedelta(days=7),
+            set_by_id=owner.id,
+        )
+    )
+    db.session.commit()
+    login(client, "cm.sub")
+    due = section(client.get("/").get_data(as_text=True), "due-follow-ups")
+    assert due.index("Vertretung: Jobcenter anrufen") < due.index("Eigener Fall: Termin")
+    assert absent_case.number in due and own_case.number in due
