@@ -14,7 +14,7 @@ from babel import Locale, support
 from babel.numbers import get_decimal_symbol
 from flask import g, has_request_context
 from flask_babel import LazyString, get_locale, get_translations
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from kimdb.auth.models import Role
@@ -101,13 +101,15 @@ def install_template_gettext(env) -> None:
     env.globals["_"] = env.globals["gettext"] = _template_gettext
 
 
-@pass_context
-def _template_gettext(context, text: str, /, **variables) -> str:
+@pass_eval_context
+def _template_gettext(eval_ctx, text: str, /, **variables) -> str:
     """Jinja's new-style ``gettext`` in one call: the translation of ``text`` as Markup where
     the template autoescapes, formatted with ``variables`` (escaped). A text without "%" is
-    returned as it is, which is what formatting it would give."""
+    returned as it is, which is what formatting it would give. It needs only the evaluation
+    context: a function that takes the whole context makes Jinja copy it for each call after
+    a ``{% set %}`` (issue 8, profiled)."""
     translated = translations().ugettext(text)
-    if context.eval_ctx.autoescape:
+    if eval_ctx.autoescape:
         translated = Markup(translated)  # noqa: S704 - our own catalog, as Jinja's gettext
     return translated % variables if "%" in translated else translated
 
