@@ -48,7 +48,7 @@ def _case_manager_start():
     if sort not in service.SORT_KEYS:
         sort = "inactive"
     descending = request.args.get("dir") == "desc"
-    rows, due = service.open_cases_and_due(current_user, sort, descending)
+    rows, due, fte = service.open_cases_and_due(current_user, sort, descending)
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
     median_lag, lag_count = queries.median_entry_lag(current_user)
     substituted = service.substituted_cases(current_user)
@@ -56,7 +56,7 @@ def _case_manager_start():
     record_list_read("read:caseload.start", f"{len(rows) + len(substituted)} Fälle")
     return render_template(
         "caseload/case_manager.html",
-        caseload=service.caseload_of_rows(current_user, rows),
+        caseload=service.caseload_of_rows(current_user, rows, fte),
         rows=rows,
         sort=sort,
         descending=descending,

@@ -68,3 +68,35 @@ def test_a_substitute_sees_the_due_follow_ups_of_the_cases_they_substitute_for(c
     due = section(client.get("/").get_data(as_text=True), "due-follow-ups")
     assert due.index("Vertretung: Jobcenter anrufen") < due.index("Eigener Fall: Termin")
     assert absent_case.number in due and own_case.number in due
+
+
+def test_the_fte_read_with_the_open_cases_is_the_rule_s_fte_of_today(db):
+    """``fte_on_column`` (SQL, read with the start page's open cases) gives what
+    ``rules.fte_on`` gives for the same periods: the period begun last, or before the first
+    period the first one; a change today counts today."""
+    from decimal import Decimal
+
+    from sqlalchemy import delete
+
+    from kimdb.auth.models import FtePeriod
+    from kimdb.caseload import rules
+    from kimdb.caseload.service import caseload_of_rows, open_cases_and_due
+
+    anna = make_user("cm.anna", fte="0.5")
+    make_case(anna, KB)
+    day = today()
+    week = dt.timedelta(days=7)
+    for periods in [
+        [(day - week, "0.75")],
+        [(day - 2 * week, "0.50"), (day - week, "0.80"), (day + week, "1.00")],
+        [(day, "0.60"), (day - week, "0.30")],
+        [(day + week, "0.90"), (day + 2 * week, "0.40")],  # only future periods
+    ]:
+        db.session.execute(delete(FtePeriod).where(FtePeriod.user_id == anna.id))
+        for first, fte in periods:
+            db.session.add(FtePeriod(user_id=anna.id, valid_from=first, fte=Decimal(fte)))
+        db.session.commit()
+        rows, _due, fte = open_cases_and_due(anna)
+        expected = rules.fte_on(sorted((f, Decimal(v)) for f, v in periods), day)
+        assert fte == expected
+        assert caseload_of_rows(anna, rows, fte) == caseload_of_rows(anna, rows)
