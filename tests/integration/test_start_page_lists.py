@@ -100,3 +100,54 @@ def test_the_fte_read_with_the_open_cases_is_the_rule_s_fte_of_today(db):
         expected = rules.fte_on(sorted((f, Decimal(v)) for f, v in periods), day)
         assert fte == expected
         assert caseload_of_rows(anna, rows, fte) == caseload_of_rows(anna, rows)
+
+
+# The loop of templates/caseload/case_manager.html before issue 8's change, kept as the reference.
+START_PAGE_LOOP = """\
+{% set inactive_tag = _("inaktiv") %}
+{%- set case_url, kind_names, kinds, stages = url_builder('cases.show'), names['kind'], \
+names['kind_short'], names['stage'] %}
+{%- for c in rows %}
+      <tr{% if c.days_inactive >= inactivity_days %} class="row-inactive"{% endif %}>
+        <td><a href="{{ case_url(case_id=c.id) }}">{{ c.number }}</a></td>
+        <td>{{ c.client_name }}</td>
+        <td><abbr title="{{ kind_names[c.kind] }}">{{ kinds[c.kind] }}</abbr></td>
+        <td>{{ stages[c.stage] }}</td>
+        <td>{{ c.opened_on|date }}</td>
+        <td>{{ c.last_consultation_on|date or '–' }}</td>
+        <td class="num">{{ c.days_inactive }}{% if c.days_inactive >= inactivity_days %} \
+<span class="tag tag-warn">{{ inactive_tag }}</span>{% endif %}</td>
+      </tr>
+    {% endfor %}"""
+
+
+def test_the_open_case_rows_are_the_html_the_template_loop_rendered(app):
+    from flask import render_template_string, session
+
+    from kimdb import labels
+    from kimdb.caseload.service import OpenCaseRow
+    from kimdb.caseload.views import open_case_rows
+    from kimdb.cases.rules import Stage
+
+    names = ["Müller, Anna", '<script>alert("x")</script>, O\'Brien & Co', "[Daten gelöscht]"]
+    rows = [
+        OpenCaseRow(
+            id=7 + i,
+            number=f"2026-{7 + i:06d}",
+            client_name=names[i % 3],
+            kind=list(CaseKind)[i % 2],
+            stage=stage,
+            opened_on=dt.date(2026, 1, 1 + i % 3),
+            last_consultation_on=None if i % 4 == 0 else dt.date(2026, 2, 1 + i % 2),
+            days_inactive=[0, 29, 30, 61][i % 4],
+        )
+        for i, stage in enumerate([s for s in Stage if s is not Stage.CLOSED] * 2)
+    ]
+    for language in ("de", "en"):
+        with app.test_request_context("/", base_url="http://localhost/kimdb"):
+            session["locale"] = language
+            expected = render_template_string(
+                START_PAGE_LOOP, rows=rows, inactivity_days=30, names=labels.row_labels()
+            )
+            assert str(open_case_rows(rows, 30)) == expected
+            assert "&lt;script&gt;" in expected and "/kimdb/cases/7" in expected
