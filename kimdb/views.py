@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, render_template, request, url_for
@@ -71,6 +72,25 @@ def requested_page() -> int:
     six digits; the services clamp it to the pages there are)."""
     page = request.args.get("page", "1")
     return int(page) if page.isdigit() and len(page) < 7 else 1
+
+
+class Memo(dict):
+    """``memo[key]`` is ``compute(key)``, computed at the first lookup of each distinct key and
+    kept for as long as the memo lives (one request, one list): a label, a formatted date or
+    figure that a page shows on many rows is worked out once (issue 8, profiled: a lazy label
+    translates again at every use, a template filter formats again every time).
+
+    Equal keys share an entry (``Decimal("50.00")`` and ``50``): use it only where equal keys
+    give the same text.
+    """
+
+    def __init__(self, compute: Callable[[Any], Any]):
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self._compute(key)
+        return value
 
 
 def url_builder(endpoint: str) -> Callable[..., str]:

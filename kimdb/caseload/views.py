@@ -3,9 +3,7 @@ a data protection officer starts at the log of emergency access, the state at th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -50,6 +48,7 @@ def _case_manager_start():
         sort = "inactive"
     descending = request.args.get("dir") == "desc"
     rows, due, fte = service.open_cases_and_due(current_user, sort, descending)
+    names = labels.row_labels()
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
     median_lag, lag_count = queries.median_entry_lag(current_user)
     substituted = service.substituted_cases(current_user)
@@ -63,23 +62,26 @@ def _case_manager_start():
         descending=descending,
         inactivity_days=inactivity_days,
         inactive=service.inactive_count(rows, inactivity_days),
-        open_rows=open_case_rows(rows, inactivity_days),
+        open_rows=open_case_rows(rows, inactivity_days, names),
         due=due,
         substituted=substituted,
         median_lag=median_lag,
         lag_count=lag_count,
         expected_cm_share=EXPECTED_CM_SHARE,
         Band=Band,
-        names=labels.row_labels(),
+        names=names,
         # translated once, not per due row (a lazy label translates at every use)
         due_states={state: str(name) for state, name in labels.FOLLOW_UP_STATE.items()},
     )
 
 
-def open_case_rows(rows: list[service.OpenCaseRow], inactivity_days: int) -> Markup:
+def open_case_rows(
+    rows: list[service.OpenCaseRow], inactivity_days: int, names: dict[str, dict]
+) -> Markup:
     """Return the HTML of the start page's open-case rows (``<tr>`` of number with link,
     client, kind, stage, opened, last consultation, days without activity with the
-    "inaktiv" tag from ``inactivity_days`` on), in the order of ``rows``.
+    "inaktiv" tag from ``inactivity_days`` on), in the order of ``rows``; ``names``: the
+    request's ``labels.row_labels()``.
 
     Built in one pass, as the case list's rows (``kimdb.cases.views.result_rows``), instead of
     by a loop of the template that cost Jinja per row eight escapes, the labels' lookups, two
@@ -89,29 +91,20 @@ def open_case_rows(rows: list[service.OpenCaseRow], inactivity_days: int) -> Mar
     The HTML is exactly what the loop rendered (tests/integration/test_start_page_lists.py).
     """
     case_url = views.url_builder("cases.show")
-    names = labels.row_labels()
     tag = f' <span class="tag tag-warn">{escape(_("inaktiv"))}</span>'
     inactive_class = ' class="row-inactive"'
-    kinds: dict = {}
-    stages: dict = {}
-    days: dict = {}
+    kinds = views.Memo(
+        lambda kind: (
+            f'<abbr title="{escape(names["kind"][kind])}">'
+            f"{escape(names['kind_short'][kind])}</abbr>"
+        )
+    )
+    stages = views.Memo(lambda stage: escape(names["stage"][stage]))
+    days = views.Memo(labels.format_day)
     html = []
     for c in rows:
-        kind = kinds.get(c.kind)
-        if kind is None:
-            kind = kinds[c.kind] = (
-                f'<abbr title="{escape(names["kind"][c.kind])}">'
-                f"{escape(names['kind_short'][c.kind])}</abbr>"
-            )
-        stage = stages.get(c.stage)
-        if stage is None:
-            stage = stages[c.stage] = escape(names["stage"][c.stage])
-        opened = days.get(c.opened_on)
-        if opened is None:
-            opened = days[c.opened_on] = labels.format_day(c.opened_on)
-        last = days.get(c.last_consultation_on)
-        if last is None:
-            last = days[c.last_consultation_on] = labels.format_day(c.last_consultation_on)
+        kind, stage = kinds[c.kind], stages[c.stage]
+        opened, last = days[c.opened_on], days[c.last_consultation_on]
         inactive = c.days_inactive >= inactivity_days
         html.append(
             f"\n      <tr{inactive_class if inactive else ''}>\n"
@@ -134,7 +127,7 @@ def _supervisor_start():
     )
     # The figures' texts, each worked out once per distinct value: a dashboard shows the same
     # bounds, FTEs and counts many times (issue 8, profiled: 430 numbers formatted).
-    cases_text = Formatted(labels.format_cases)
+    cases_text = views.Memo(labels.format_cases)
     return render_template(
         "caseload/supervisor.html",
         board=board,
@@ -145,9 +138,9 @@ def _supervisor_start():
         Band=Band,
         expected_cm_share=EXPECTED_CM_SHARE,
         cases_text=cases_text,
-        fte_text=Formatted(labels.format_fte),
-        percent_text=Formatted(labels.format_percent),
-        lag_titles=Formatted(
+        fte_text=views.Memo(labels.format_fte),
+        percent_text=views.Memo(labels.format_percent),
+        lag_titles=views.Memo(
             lambda num: labels.ngettext(
                 "%(num)s Gespräch in den letzten 30 Tagen",
                 "%(num)s Gespräche in den letzten 30 Tagen",
@@ -157,25 +150,7 @@ def _supervisor_start():
     )
 
 
-class Formatted(dict):
-    """``formatted[value]``: ``format(value)``, computed at the first lookup of each distinct
-    value and kept for the rest of the request (a template looks an entry up for a few
-    tenths of a microsecond; a ``|cases`` or ``|fte`` filter formats again every time).
-
-    Equal numbers share an entry (``Decimal("50.00")`` and ``50``): the formats used here
-    give equal numbers the same text.
-    """
-
-    def __init__(self, format: Callable[[Any], str]):
-        super().__init__()
-        self._format = format
-
-    def __missing__(self, value: Any) -> str:
-        text = self[value] = self._format(value)
-        return text
-
-
-def _charts(board: service.Dashboard, cases_text: Formatted) -> dict[str, tuple[str, str]]:
+def _charts(board: service.Dashboard, cases_text: views.Memo) -> dict[str, tuple[str, str]]:
     """Return section key → (SVG of open cases per person, SVG of the 12-month trend); the
     chart module escapes every text, so the template marks the markup safe.
 
@@ -236,7 +211,7 @@ class _BarTexts:
 
     active: str
     deactivated: str
-    cases_text: Formatted
+    cases_text: views.Memo
 
 
 def _person_bar(row: rules.CaseManagerFigures, texts: _BarTexts) -> chart.Bar:

@@ -66,7 +66,7 @@ from kimdb.clients import views as clients_views
 from kimdb.orgs.service import partners_of
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today
-from kimdb.views import attach_error, role_required, url_builder
+from kimdb.views import Memo, attach_error, role_required, url_builder
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 case_manager_only = role_required(Role.CASE_MANAGER)
@@ -104,29 +104,10 @@ _ROW_ENDPOINTS = (
 )
 
 
-class _Translated(dict):
-    """Labels looked up at their first use in this request and kept: ``lookup(key)`` gives
-    the label of ``key`` (a member of a label table of ``kimdb.labels``, a language code).
-
-    A lazy label looks its translation up at every use, a language's name Babel's locale
-    data; the case page shows them per row (a consultation's mode and interpreter language, a
-    need's life area, …): 135 lookups a page, and 9 language names took as long as all the
-    rest (issue 8, profiled).
-    """
-
-    def __init__(self, lookup):
-        super().__init__()
-        self._lookup = lookup
-
-    def __missing__(self, key):
-        label = self[key] = self._lookup(key)
-        return label
-
-
-def _label_table(table: dict) -> _Translated:
+def _label_table(table: dict) -> Memo:
     """A label table of ``kimdb.labels`` (member → lazy label), its labels as the template
     writes a lazy label (not escaped: its ``__html__``)."""
-    return _Translated(lambda member: Markup(str(table[member])))  # noqa: S704 - as __html__
+    return Memo(lambda member: Markup(str(table[member])))  # noqa: S704 - as __html__
 
 
 # The label tables the case page shows per row (``names`` in its template).
@@ -246,8 +227,11 @@ def _page(case: Case, failed=None, form=None, status: int = 200, row_id: int | N
         hidden_tag=page_hidden_tag,
         forms=_forms(case, failed if row_id is None else None, form, record.partners),
         rows=RowForms(_ROW_CLASSES, failed, row_id, form),
+        # Labels looked up at their first use per request (``Memo``): a lazy label translates
+        # at every use, a language name asks Babel's locale data; 135 lookups a page, and 9
+        # language names took as long as the rest (issue 8, profiled).
         names=SimpleNamespace(
-            language=_Translated(labels.language_name),
+            language=Memo(labels.language_name),
             **{t: _label_table(getattr(labels, t)) for t in _ROW_LABELS},
         ),
         row_urls={name: url_builder(f"cases.{name}") for name in _ROW_ENDPOINTS},
@@ -359,23 +343,13 @@ def result_rows(cases: list[queries.CaseListRow]) -> Markup:
     what the loop rendered, whitespace included (tests/integration/test_case_search_page.py).
     """
     case_url = url_builder("cases.show")
-    kinds: dict[CaseKind, str] = {}
-    stages: dict[Stage, str] = {}
-    days: dict = {}  # date (or None) → dd.mm.yyyy
+    kinds = Memo(lambda kind: escape(str(labels.CASE_KIND_SHORT[kind])))
+    stages = Memo(lambda stage: escape(str(labels.STAGE[stage])))
+    days = Memo(labels.format_day)  # date (or None) → dd.mm.yyyy
     html = []
     for case_id, number, name, born, kind, stage, last in cases:
-        kind_label = kinds.get(kind)
-        if kind_label is None:
-            kind_label = kinds[kind] = escape(str(labels.CASE_KIND_SHORT[kind]))
-        stage_label = stages.get(stage)
-        if stage_label is None:
-            stage_label = stages[stage] = escape(str(labels.STAGE[stage]))
-        born_on = days.get(born)
-        if born_on is None:
-            born_on = days[born] = labels.format_day(born)
-        last_on = days.get(last)
-        if last_on is None:
-            last_on = days[last] = labels.format_day(last)
+        kind_label, stage_label = kinds[kind], stages[stage]
+        born_on, last_on = days[born], days[last]
         html.append(
             f'\n    <tr><td><a href="{escape(case_url(case_id=case_id))}">{number}</a></td>'
             f"<td>{escape(name)}</td><td>{born_on}</td>\n        <td>{kind_label}</td>"

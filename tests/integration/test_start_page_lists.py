@@ -146,8 +146,9 @@ def test_the_open_case_rows_are_the_html_the_template_loop_rendered(app):
     for language in ("de", "en"):
         with app.test_request_context("/", base_url="http://localhost/kimdb"):
             session["locale"] = language
+            names = labels.row_labels()
             expected = render_template_string(
-                START_PAGE_LOOP, rows=rows, inactivity_days=30, names=labels.row_labels()
+                START_PAGE_LOOP, rows=rows, inactivity_days=30, names=names
             )
-            assert str(open_case_rows(rows, 30)) == expected
+            assert str(open_case_rows(rows, 30, names)) == expected
             assert "&lt;script&gt;" in expected and "/kimdb/cases/7" in expected

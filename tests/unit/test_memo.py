@@ -1,8 +1,9 @@
-"""The dashboard's per-request memo of formatted figures (kimdb.caseload.views.Formatted)."""
+"""The per-request memo of labels and formatted figures (kimdb.views.Memo), e.g. the
+dashboard's figures."""
 
 from decimal import Decimal
 
-from kimdb.caseload.views import Formatted
+from kimdb.views import Memo
 
 
 def test_each_distinct_value_is_formatted_once_and_equal_numbers_share_the_text():
@@ -12,7 +13,7 @@ def test_each_distinct_value_is_formatted_once_and_equal_numbers_share_the_text(
         calls.append(value)
         return f"<{value}>"
 
-    texts = Formatted(format_cases)
+    texts = Memo(format_cases)
     assert texts[Decimal("50.00")] == "<50.00>"
     assert texts[Decimal("50")] == "<50.00>"  # equal numbers, one entry
     assert texts[None] == "<None>"
