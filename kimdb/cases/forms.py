@@ -393,25 +393,37 @@ def render_field(field: Field, hint=None, class_: str = "") -> Markup:
     of the page's rendering time for them (issue 8 item 3, profiled). Their HTML depends only
     on what ``_memo_key`` collects (texts in the request's language, choices, the value), so
     the same HTML is reused; fields with errors, submitted input or free text are rendered
-    every time. At most 4096 fields are kept (least recently used dropped). A ``BlankField``
+    every time. At most 4096 fields are kept (``_kept``). A ``BlankField``
     (a field of a ``BlankForm``) is rendered from its form's kept HTML.
     """
     if isinstance(field, BlankField):
         return field.form.field_html(field.name, hint, class_)
     key = _memo_key(field, hint, class_)
-    if key is not None:
-        with _memo_lock:
-            html = _memo.get(key)
-            if html is not None:
-                _memo.move_to_end(key)
-                return html
+    if key is None:
+        return _field_macro(field, hint, class_)
+    return _kept(key, lambda: _field_macro(field, hint, class_))
+
+
+def _field_macro(field: Field, hint=None, class_: str = "") -> Markup:
+    """The macro ``field`` of ``templates/_macros/forms.html`` rendering ``field``."""
     macro = current_app.jinja_env.get_template("_macros/forms.html").module.field
-    html = macro(field, hint=hint, class_=class_)
-    if key is not None:
-        with _memo_lock:
-            _memo[key] = html
-            if len(_memo) > _MEMO_SIZE:
-                _memo.popitem(last=False)
+    return macro(field, hint=hint, class_=class_)
+
+
+def _kept(key: tuple, render):
+    """Return the HTML kept under ``key``, or ``render()`` kept under it: one store, at most
+    _MEMO_SIZE entries (least recently used dropped), for ``render_field`` and the case
+    page's row and blank forms (``RowForms``, ``BlankForm``)."""
+    with _memo_lock:
+        html = _memo.get(key)
+        if html is not None:
+            _memo.move_to_end(key)
+            return html
+    html = render()
+    with _memo_lock:
+        _memo[key] = html
+        if len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
     return html
 
 
@@ -481,22 +493,6 @@ def _is_text(cls, field: str) -> bool:
     return issubclass(getattr(cls, field).field_class, StringField)
 
 
-#: The kept HTML of the case page's row forms and blank forms (``RowForms``, ``BlankForm``):
-#: their fields and hidden fields, with slots for the row id, the token and free text; a few
-#: entries per form, language, day and partner directory, emptied should it grow past 1024.
-_kept_html: dict[tuple, str] = {}
-
-
-def _kept(key: tuple, render) -> str:
-    """Return the HTML kept under ``key``, or ``render()`` kept under it."""
-    html = _kept_html.get(key)
-    if html is None:
-        if len(_kept_html) >= 1024:
-            _kept_html.clear()
-        html = _kept_html[key] = render()
-    return html
-
-
 def _kept_hidden_tag(cls, prefix: str, data: tuple) -> str:
     """The hidden fields of ``cls(prefix=prefix, formdata=None, **dict(data))`` (``data``:
     sorted pairs), with a slot for the token (and ``_ROW_SLOT`` where ``prefix`` has it)."""
@@ -532,9 +528,8 @@ def _row_field(cls, stem, field, value, hint_html, text: bool, locale: str) -> s
     def render():
         data = {field: _TEXT_SLOT if text else value}
         form = cls(prefix=f"{stem}{_ROW_SLOT}", formdata=None, **data)
-        macro = current_app.jinja_env.get_template("_macros/forms.html").module.field
         hint = None if hint_html is None else Markup(hint_html)  # noqa: S704 - escaped
-        return str(macro(form[field], hint=hint))
+        return str(_field_macro(form[field], hint))
 
     return _kept(("field", cls, stem, field, value, hint_html, text, locale), render)
 
@@ -595,9 +590,8 @@ class BlankForm:
         )
 
         def render():
-            macro = current_app.jinja_env.get_template("_macros/forms.html").module.field
             kept_hint = None if hint_html is None else Markup(hint_html)  # noqa: S704 - escaped
-            return str(macro(self.form[name], hint=kept_hint, class_=class_))
+            return str(_field_macro(self.form[name], kept_hint, class_))
 
         return Markup(_kept(key, render))  # noqa: S704 - the macro's HTML, kept
 
