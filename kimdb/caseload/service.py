@@ -1,8 +1,9 @@
 """Caseload figures (R5) read with SQL aggregates: one statement per figure set.
 
-The supervisor dashboard (issue 5 item 2) reads everything with a handful of grouped
-statements, whatever the number of case managers: the supervisions, one row per case manager
-with all figures, their FTE periods, the consultations' entry lags and the 12-month trend.
+The supervisor dashboard (issue 5 item 2) reads everything with a handful of statements,
+whatever the number of case managers (``supervisor_dashboard``): the supervisions with their
+teams, the case managers with their FTE periods, one grouped row per case manager with all
+figures and the 12-month trend, and the consultations' entry lags.
 """
 
 from __future__ import annotations
@@ -186,17 +187,11 @@ def caseload_of_rows(user: User, rows: list[OpenCaseRow], fte: Decimal | None = 
     user's open cases (``open_cases_and_due``): no count of its own (issue 8, measured: one
     statement of 0.4 ms less on the start page).
 
-    ``fte``: the user's FTE valid today if the caller has it (``open_cases_and_due``); else
-    it comes from the user's FTE periods read as plain rows, not by loading
-    ``User.fte_periods`` (measured: 0.37 instead of 0.68 ms).
+    ``fte``: the user's FTE valid today if the caller has it (``open_cases_and_due`` reads it
+    with the open cases); else ``User.fte`` (only a user without open cases).
     """
     if fte is None:
-        periods = db.session.execute(
-            select(FtePeriod.valid_from, FtePeriod.fte)
-            .where(FtePeriod.user_id == user.id)
-            .order_by(FtePeriod.valid_from)
-        ).all()
-        fte = rules.fte_on([tuple(p) for p in periods], today()) if periods else user.fte
+        fte = user.fte
     cm = sum(1 for r in rows if r.kind is CaseKind.CASE_MANAGEMENT)
     return Caseload(fte=fte, open_cases=len(rows), open_cm=cm)
 
@@ -205,8 +200,8 @@ def due_follow_ups(user: User) -> list[DueRow]:
     """Return ``user``'s open follow-ups of open cases due today or earlier, oldest first
     (the cases ``user`` may open, R8: own ones and those of a substitution).
 
-    The rows of ``kimdb.cases.queries.due_follow_ups`` as one statement of the seven columns
-    the list shows: no follow-up, case or client objects, no contact data decrypted (issue 8,
+    One statement of the seven columns the list shows: no follow-up, case or client objects,
+    no contact data decrypted (issue 8,
     measured: 1.0 of the start page's 5.5 ms of SQL and 6 % of its function calls). Needed
     by a substitute only; ``open_cases_and_due`` reads everyone else's with their cases.
     """
@@ -242,18 +237,6 @@ def due_follow_ups(user: User) -> list[DueRow]:
         )
         for r in rows
     ]
-
-
-def substituted_cases(user: User) -> list[Case]:
-    """Return the open cases ``user`` works as substitute today
-    (``kimdb.substitution.service.substituted_cases``), without a statement for a user who
-    substitutes no one today (``policy.substituted_owner_ids``, known from loading the user):
-    issue 8, measured: 1.1 ms of the start page's 5.5 ms of SQL."""
-    from kimdb.substitution import service as substitution  # it imports this module
-
-    if not policy.substituted_owner_ids(user):
-        return []
-    return substitution.substituted_cases(user)
 
 
 # -- Supervisor dashboard (issue 5 items 2 and 3) ----------------------------------------------

@@ -18,6 +18,7 @@ from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
 from kimdb.cases import queries
 from kimdb.extensions import db
 from kimdb.labels import gettext as _
+from kimdb.substitution import service as substitution
 
 bp = Blueprint("caseload", __name__)
 
@@ -51,7 +52,7 @@ def _case_manager_start():
     names = labels.row_labels()
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
     median_lag, lag_count = queries.median_entry_lag(current_user)
-    substituted = service.substituted_cases(current_user)
+    substituted = substitution.substituted_cases(current_user)
     # The page lists clients' names: a read of client data (issue 6 item 3).
     record_list_read("read:caseload.start", f"{len(rows) + len(substituted)} Fälle")
     return render_template(

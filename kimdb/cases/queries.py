@@ -28,7 +28,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager
 
 from kimdb import labels
 from kimdb.auth import policy
@@ -236,33 +236,6 @@ def _name_condition(terms: list[str]):
     return or_(
         *(and_(*(matches(n) for n in grouping)) for grouping in _groupings(terms[:MAX_NAME_TERMS]))
     )
-
-
-@dataclass(frozen=True)
-class DueFollowUp:
-    """A follow-up that is due today or overdue, with its case."""
-
-    follow_up: FollowUp
-    case: Case
-    state: rules.FollowUpState
-
-
-def due_follow_ups(user: User) -> list[DueFollowUp]:
-    """Return ``user``'s open follow-ups due today or earlier, oldest first (one query)."""
-    day = today()
-    rows = db.session.execute(
-        select(FollowUp, Case)
-        .join(Case, FollowUp.case_id == Case.id)
-        .where(
-            policy.case_visible(user),
-            Case.stage != Stage.CLOSED,
-            FollowUp.done_at.is_(None),
-            FollowUp.due_on <= day,
-        )
-        .options(joinedload(Case.client))
-        .order_by(FollowUp.due_on, FollowUp.id)
-    ).all()
-    return [DueFollowUp(f, c, rules.follow_up_state(f.due_on, False, day)) for f, c in rows]
 
 
 def entry_lag_days() -> ColumnElement[int]:

@@ -247,11 +247,16 @@ def count_substituted(user: User) -> int:
 
 
 def substituted_cases(user: User) -> list[Case]:
-    """Return the open cases ``user`` works as substitute today (for the start page)."""
+    """Return the open cases ``user`` works as substitute today (for the start page); without
+    a statement for a user who substitutes no one today (``policy.substituted_owner_ids``,
+    known from loading the user; issue 8, measured: 1.1 ms of the start page's 5.5 ms of SQL).
+    """
     from sqlalchemy.orm import joinedload
 
     from kimdb.auth.policy import substituting
 
+    if not policy.substituted_owner_ids(user):
+        return []
     return list(
         db.session.scalars(
             select(Case)
