@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kimdb.auth.models import User
-from kimdb.cases.rules import CaseFacts, CaseKind, ClosureReason, Stage
+from kimdb.cases.rules import CaseFacts, CaseKind, ClosureReason, Stage, facts_of
 from kimdb.clients.models import Client
 from kimdb.crypto import EncryptedText
 from kimdb.extensions import db, enum_column
@@ -220,15 +220,7 @@ class Case(db.Model):
 
     def facts(self) -> CaseFacts:
         """Return what the rules need to know of this case (loads needs, goals, consultations)."""
-        return CaseFacts(
-            kind=self.kind,
-            stage=self.stage,
-            needs=len(self.needs),
-            focus_needs=sum(1 for n in self.needs if n.in_focus),
-            agreed_goals=sum(1 for g in self.goals if g.agreed_on is not None),
-            consultations=len(self.consultations),
-            opened_on=self.opened_on,
-        )
+        return facts_of(self, self.needs, self.goals, self.consultations)
 
 
 class ClassificationChange(db.Model):

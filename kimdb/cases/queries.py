@@ -678,15 +678,7 @@ class CaseRecord:
 
     def facts(self, case: Case) -> rules.CaseFacts:
         """Return what the rules need to know of ``case`` (``Case.facts`` over these rows)."""
-        return rules.CaseFacts(
-            kind=case.kind,
-            stage=case.stage,
-            needs=len(self.needs),
-            focus_needs=sum(1 for n in self.needs if n.in_focus),
-            agreed_goals=sum(1 for g in self.goals if g.agreed_on is not None),
-            consultations=len(self.consultations),
-            opened_on=case.opened_on,
-        )
+        return rules.facts_of(case, self.needs, self.goals, self.consultations)
 
 
 # The columns every part of the record statement has; each part fills those it needs.

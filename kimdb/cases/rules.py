@@ -93,6 +93,21 @@ class CaseFacts:
     opened_on: dt.date | None = None
 
 
+def facts_of(case, needs, goals, consultations) -> CaseFacts:
+    """Return the CaseFacts of ``case`` (its kind, stage, opening day) with its ``needs``
+    (each with ``in_focus``), ``goals`` (each with ``agreed_on``) and ``consultations``: ORM
+    objects or the rows of ``queries.case_record`` alike."""
+    return CaseFacts(
+        kind=case.kind,
+        stage=case.stage,
+        needs=len(needs),
+        focus_needs=sum(1 for n in needs if n.in_focus),
+        agreed_goals=sum(1 for g in goals if g.agreed_on is not None),
+        consultations=len(consultations),
+        opened_on=case.opened_on,
+    )
+
+
 def path(kind: CaseKind) -> tuple[Stage, ...]:
     """Return the ordered stages of a case of ``kind``."""
     return CM_PATH if kind is CaseKind.CASE_MANAGEMENT else KB_PATH
