@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, and_, event, exists, false, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, event, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from kimdb.auth.models import Role, User
@@ -183,8 +183,23 @@ def case_visible(user: User) -> ColumnElement[bool]:
         return false()
     owners = substituted_owner_ids(user)
     if not owners:
-        return Case.owner_id == user.id
-    return or_(Case.owner_id == user.id, and_(Case.owner_id.in_(owners), substituting(user)))
+        return own_cases(user.id)
+    return or_(own_cases(user.id), and_(Case.owner_id.in_(owners), substituting(user)))
+
+
+def own_cases(user_id: int | BindParameter[int]) -> ColumnElement[bool]:
+    """Return the SQL condition on ``Case`` of the cases the case manager ``user_id`` owns
+    (a user id, or a bind parameter of one for a statement built once): all a case manager
+    may open who substitutes no one today (R8, ``only_own_cases``)."""
+    from kimdb.cases.models import Case
+
+    return Case.owner_id == user_id
+
+
+def only_own_cases(user: User) -> bool:
+    """True if ``case_visible(user)`` is ``own_cases(user.id)``: ``user`` is a case manager
+    who substitutes no one today (R7, R8)."""
+    return user.role is Role.CASE_MANAGER and not substituted_owner_ids(user)
 
 
 def client_visible(user: User) -> ColumnElement[bool]:

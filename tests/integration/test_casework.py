@@ -963,6 +963,27 @@ def test_search_finds_a_hyphenated_name_typed_with_a_space(client, db, anna):
     assert found(client, name="al hassan") == {wanted.id}
 
 
+def test_search_of_three_words_finds_every_way_of_joining_them(client, db, anna):
+    wanted = make_case(anna, KB, make_client(anna, given="Rania Abu", family="Al-Hassan"))
+    make_case(anna, KB, make_client(anna, given="Rania", family="Abu"))
+    for typed in ("raniaabu alhassan", "raniaabu al hassan", "rania abu al hassan"):
+        assert found(client, name=typed) == {wanted.id}, typed
+    assert found(client, name="rania abualhassan") == set()  # "Rania Abu" is one name
+
+
+def test_the_same_search_by_two_case_managers_finds_only_their_own_cases(app, db):
+    """The statement of a search is built once per shape and reused with the user's id as a
+    parameter (issue 8): the second user's identical search must not see the first's cases."""
+    anna, ben = make_user("cm.anna"), make_user("cm.ben")
+    annas = make_case(anna, KB, make_client(anna, given="Jana", family="Müller"))
+    bens = make_case(ben, KB, make_client(ben, given="Jana", family="Müller"))
+    for user, own in ((anna, annas), (ben, bens), (anna, annas)):
+        http = app.test_client()
+        login(http, user.username)
+        assert found(http, name="Müller") == {own.id}
+        assert found(http, name="Jana Müller", include_closed="y") == {own.id}
+
+
 def test_search_by_date_of_birth(client, db, anna):
     born_1990 = make_case(anna, KB)  # make_client: born 17.05.1990
     person = make_client(anna, given="Omar", family="Haddad")
