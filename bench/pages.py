@@ -8,7 +8,10 @@ its return, after the request's teardown; the test client's own work of building
 and reading the response is not server-side time), and the number of SQL statements of a
 request (an engine listener). In the same run it measures the page's floor
 (``bench/floor.py``): one hand-written SQL statement on a raw DBAPI connection for the same
-data, decrypted, rendered by a bare template. Then, unless
+data, decrypted, rendered by a bare template; kimdb's GETs and the floor's runs take turns.
+On PostgreSQL it then replays the SQL of one search request on a raw connection, without
+kimdb's Python (``measure_request_sql``): all of it, and only the login check and the audit
+entry every audited page runs — what of 3x the search's floor is left for the rest. Then, unless
 ``--no-wrk``, it runs ``wrk`` against gunicorn with 2 workers, kimdb and the bare floor app,
 for the case list and the start page, and reads the resident memory of each worker.
 
@@ -620,6 +623,63 @@ def print_table(results: list[Result]) -> None:
     print("request (a range where requests differ)")
 
 
+def measure_request_sql(app, page: Page, client, subjects: Subjects, n: int) -> dict:
+    """Replay the SQL of one request of ``page`` (PostgreSQL only) on a raw DBAPI connection,
+    ``n`` times, without any of kimdb's Python: the statements as kimdb sent them, each
+    transaction's BEGIN and COMMIT included. Returns {"all": times, "fixed": times} in
+    seconds: every statement of the request, and only the first and the last (the login
+    check and the read's audit entry, which every audited page runs). Shows how much of 3x
+    a floor is left for the rest of a request. Writes audit entries, as the pages do."""
+    from sqlalchemy import event
+
+    from kimdb.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return {}
+    seen: list[tuple[str, dict]] = []
+
+    def capture(_conn, _cursor, statement, parameters, *_args):
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        client.get(page.url(subjects))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    times: dict[str, list[float]] = {"all": [], "fixed": []}
+    with app.app_context():
+        conn = db.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            for _ in range(WARM_UP + n):
+                for part, statements in (("all", seen), ("fixed", [seen[0], seen[-1]])):
+                    started = time.perf_counter()
+                    for statement, parameters in statements:
+                        cursor.execute(statement, parameters)
+                        cursor.fetchall()
+                    conn.commit()
+                    times[part].append(time.perf_counter() - started)
+        finally:
+            conn.close()
+    return {part: values[WARM_UP:] for part, values in times.items()}
+
+
+def print_request_sql(page: Page, times: dict, floor: Result | None) -> None:
+    """Print the figures of ``measure_request_sql`` for ``page`` (ms), against 3x its floor."""
+    if not times:
+        return
+    limit = f"; 3x its floor's p95: {ms(FLOOR_FACTOR * p95(floor.floor))}" if floor else ""
+    print(f"SQL alone of one '{page.title}' request, replayed on a raw connection{limit}")
+    for part, label in (
+        ("all", "all its statements with BEGIN and COMMIT"),
+        ("fixed", "only the login check and the audit entry"),
+    ):
+        values = times[part]
+        print(f"  {label:<44} med {ms(statistics.median(values))}  p95 {ms(p95(values))}")
+
+
 # -- wrk against gunicorn ---------------------------------------------------------------------
 
 
@@ -805,6 +865,10 @@ def main(argv=None) -> int:
             results.append(measure(app, page, clients[page.role], subjects, n))
             print(f"  measured {page.title}", file=sys.stderr)
         print_table(results)
+        searches = [r for r in results if r.page.title == "search by name"]
+        for result in searches:
+            times = measure_request_sql(app, result.page, clients["case_manager"], subjects, 200)
+            print_request_sql(result.page, times, result)
         if not args.no_wrk:
             run_wrk(instance, subjects, demo, args.wrk_seconds)
         with app.app_context():

@@ -81,7 +81,15 @@ def test_page_benchmark_prints_every_page_with_figures(bench_database):
         assert re.search(re.escape(page) + ROW, result.stdout), (page, result.stdout)
     assert "seeded tiny-seed-1" in result.stdout
     if not bench_database:
+        assert "SQL alone" not in result.stdout  # replayed on PostgreSQL only
         return  # SQLite: a new temporary database each run, nothing to reuse
+    # The search's SQL replayed without kimdb's Python: all of it, and the part every page has.
+    assert re.search(
+        r"SQL alone of one 'search by name' request.*3x its floor's p95: [\d.]+\n"
+        r"  all its statements .* med [\d.]+  p95 [\d.]+\n"
+        r"  only the login check and the audit entry .* med [\d.]+  p95 [\d.]+",
+        result.stdout,
+    ), result.stdout
     # A reused database whose report facts are two days old (the nightly job did not run):
     # the benchmark refreshes them first, so the report is measured as an installation has it.
     import psycopg
