@@ -32,13 +32,16 @@ from kimdb.cases.models import (
     ReferralStatus,
 )
 from kimdb.cases.queries import (
+    EVENT_LABELS,
     ConsultationRow,
+    EventType,
     FollowUpRow,
     GoalRow,
     MonitoringRow,
     NeedRow,
     NoteRow,
     ReferralRow,
+    TimelineEvent,
 )
 from kimdb.cases.rules import CaseKind, FollowUpState, Stage
 from kimdb.cases.service import HistoryItem
@@ -347,3 +350,32 @@ def test_the_rows_are_the_html_the_template_loops_rendered(app, language, is_ope
     assert ('action="/kimdb/cases/7/needs/1/focus"' in page) is is_open
     if failed in (("need_focus", 2), ("note_correction", 42)):
         assert 'class="field-error"' in page or 'class="error-summary"' in page
+
+
+# The loop of templates/cases/timeline.html before issue 8's change, kept as the reference.
+TIMELINE_LOOP = """\
+{% for e in events %}
+  <tr class="event-{{ e.type.value }}"><td>{{ e.day|date }}</td><td>{{ event_labels[e.type] }}\
+</td><td><strong>{{ e.title }}</strong>{% if e.detail %}<br>{{ e.detail }}{% endif %}</td><td>\
+{{ e.by }}</td></tr>
+  {% endfor %}"""
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_timeline_rows_are_the_html_the_template_loop_rendered(app, language):
+    events = [
+        TimelineEvent(dt.date(2026, 3, i + 1), AT, event_type, f"{NASTY} {i}", detail, by)
+        for i, (event_type, detail, by) in enumerate(
+            zip(
+                EventType, [NASTY, "", "x & y", None] * 3, ["Anna <A>", "", "Bea"] * 4, strict=False
+            )
+        )
+    ]
+    with app.test_request_context("/cases/7/timeline"):
+        session["locale"] = language
+        expected = app.jinja_env.from_string(TIMELINE_LOOP).render(
+            events=events, event_labels=EVENT_LABELS
+        )
+        built = views.timeline_rows(events, views._event_labels())
+    assert str(built) == expected
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; O&#39;Brien 0" in built
