@@ -419,17 +419,45 @@ def _moment(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), dt.UTC)
 
 
+def _translated(table: dict) -> dict:
+    """``table`` (member → lazy label of ``kimdb.labels``) with its labels translated now."""
+    return {member: str(label) for member, label in table.items()}
+
+
 def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[TimelineEvent]:
     """Return everything recorded in a case (its ``case_record`` with assessments) in date
     order (oldest first), optionally only the event ``types`` asked for. Source: issue "Case
-    work" item 10."""
+    work" item 10.
+
+    Each text and label is translated once a call, not once an entry: a lazy text translates
+    at every use (issue 8: 238 lookups of the translations for a timeline of 45 entries)."""
     from kimdb.cases.casework import note_threads
     from kimdb.cases.service import case_history
 
     users = record.colleagues
+    consultation = str(_l("Beratungsgespräch"))
+    minutes_in_mode = str(_l("%(minutes)s Minuten, %(mode)s"))
+    interpreting = str(_l("Sprachmittlung"))
+    note, corrected = str(_l("Vermerk")), str(_l("korrigiert"))
+    referral, verweisberatung = str(_l("Vermittlung")), str(_l("Verweisberatung"))
+    agreed, recorded = str(_l("Ziel vereinbart")), str(_l("Ziel erfasst"))
+    need, monitoring = str(_l("Bedarf")), str(_l("Monitoring"))
+    done, due, due_on = (
+        str(_l("Wiedervorlage erledigt")),
+        str(_l("Wiedervorlage fällig")),
+        str(_l("fällig")),
+    )
+    modes, note_kinds = _translated(labels.CONSULTATION_MODE), _translated(labels.NOTE_KIND)
+    referral_states, goal_states = (
+        _translated(labels.REFERRAL_STATUS),
+        _translated(labels.GOAL_STATUS),
+    )
+    life_areas = _translated(labels.LIFE_AREA)
+    languages: dict[str, str] = {}  # code → name, looked up once
     events: list[TimelineEvent] = []
     for item in case_history(record, users):
-        is_stage = not str(item.text).startswith(
+        item_text = str(item.text)
+        is_stage = not item_text.startswith(
             ("Eingestuft", "Einstufung", "Classified", "Classification")
         )
         events.append(
@@ -437,48 +465,48 @@ def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[Ti
                 local_date(item.at),
                 item.at,
                 EventType.STAGE if is_stage else EventType.CLASSIFICATION,
-                str(item.text),
+                item_text,
                 item.reason,
                 item.by,
             )
         )
     for c in record.consultations:
-        mode = labels.CONSULTATION_MODE[c.mode]
-        detail = _l("%(minutes)s Minuten, %(mode)s", minutes=c.duration_minutes, mode=mode)
+        detail = minutes_in_mode % {"minutes": c.duration_minutes, "mode": modes[c.mode]}
         if c.interpreter_language:
-            detail = (
-                f"{detail} · {_l('Sprachmittlung')}: {labels.language_name(c.interpreter_language)}"
-            )
+            code = c.interpreter_language
+            if code not in languages:
+                languages[code] = labels.language_name(code)
+            detail = f"{detail} · {interpreting}: {languages[code]}"
         events.append(
             TimelineEvent(
                 c.held_on,
                 _moment(c.held_on),
                 EventType.CONSULTATION,
-                str(_l("Beratungsgespräch")),
-                str(detail),
+                consultation,
+                detail,
                 users.get(c.entered_by_id, ""),
             )
         )
     for thread in note_threads(record):
-        note = thread.latest
-        title = f"{_l('Vermerk')}: {labels.NOTE_KIND[note.kind]}"
+        latest = thread.latest
+        title = f"{note}: {note_kinds[latest.kind]}"
         if thread.earlier:
-            title += f" ({_l('korrigiert')})"
+            title += f" ({corrected})"
         events.append(
             TimelineEvent(
-                note.noted_on,
-                note.written_at,
+                latest.noted_on,
+                latest.written_at,
                 EventType.NOTE,
                 title,
-                note.text,
-                users.get(note.written_by_id, ""),
+                latest.text,
+                users.get(latest.written_by_id, ""),
             )
         )
     for r in record.referrals:
-        title = f"{_l('Vermittlung')}: {r.partner_name}"
+        title = f"{referral}: {r.partner_name}"
         if r.verweisberatung:
-            title += f" ({_l('Verweisberatung')})"
-        detail = f"{r.purpose} · {labels.REFERRAL_STATUS[r.status]}"
+            title += f" ({verweisberatung})"
+        detail = f"{r.purpose} · {referral_states[r.status]}"
         if r.outcome:
             detail += f" · {r.outcome}"
         events.append(
@@ -493,14 +521,13 @@ def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[Ti
         )
     for g in record.goals:
         day = g.agreed_on or local_date(g.recorded_at)
-        title = str(_l("Ziel vereinbart") if g.agreed_on else _l("Ziel erfasst"))
         events.append(
             TimelineEvent(
                 day,
                 _moment(day),
                 EventType.GOAL,
-                title,
-                f"{g.text} · {labels.GOAL_STATUS[g.status]}",
+                agreed if g.agreed_on else recorded,
+                f"{g.text} · {goal_states[g.status]}",
                 users.get(g.recorded_by_id, ""),
             )
         )
@@ -510,7 +537,7 @@ def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[Ti
                 local_date(n.recorded_at),
                 n.recorded_at,
                 EventType.NEED,
-                f"{_l('Bedarf')}: {labels.LIFE_AREA[n.life_area]}",
+                f"{need}: {life_areas[n.life_area]}",
                 n.description,
                 users.get(n.recorded_by_id, ""),
             )
@@ -522,8 +549,8 @@ def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[Ti
                     local_date(f.done_at),
                     f.done_at,
                     EventType.FOLLOW_UP,
-                    str(_l("Wiedervorlage erledigt")),
-                    f"{f.text} ({_l('fällig')} {labels.format_day(f.due_on)})",
+                    done,
+                    f"{f.text} ({due_on} {labels.format_day(f.due_on)})",
                     users.get(f.done_by_id or 0, ""),
                 )
             )
@@ -533,7 +560,7 @@ def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[Ti
                     f.due_on,
                     _moment(f.due_on),
                     EventType.FOLLOW_UP,
-                    str(_l("Wiedervorlage fällig")),
+                    due,
                     f.text,
                     users.get(f.created_by_id, ""),
                 )
@@ -544,7 +571,7 @@ def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[Ti
                 m.entry_on,
                 _moment(m.entry_on),
                 EventType.MONITORING,
-                str(_l("Monitoring")),
+                monitoring,
                 m.text,
                 users.get(m.recorded_by_id, ""),
             )
@@ -556,7 +583,7 @@ def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[Ti
                 a.started_at,
                 EventType.ASSESSMENT,
                 str(_l("Assessment, Fassung %(n)s", n=a.version)),
-                ", ".join(str(labels.LIFE_AREA[area]) for area in a.life_areas),
+                ", ".join(life_areas[area] for area in a.life_areas),
                 users.get(a.started_by_id, ""),
             )
         )
