@@ -227,8 +227,9 @@ def _register_security_headers(app: Flask) -> None:
 def _register_error_handlers(app: Flask) -> None:
     """German error pages; nothing about the inside of kimdb is shown."""
     from flask import render_template
-    from flask_babel import lazy_gettext as _l
     from flask_wtf.csrf import CSRFError
+
+    from kimdb.i18n import lazy_gettext as _l
 
     pages = {
         400: (_l("Ungültige Anfrage"), _l("Die Anfrage konnte nicht verarbeitet werden.")),

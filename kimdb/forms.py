@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import DateField, SelectMultipleField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.timeutil import today
 
 

@@ -1,8 +1,8 @@
 """German display names of the domain's codes, and formatting of dates and figures.
 
-All through Flask-Babel, so another language only needs its catalog. The translations of a
-request are looked up once (``translations``): Flask-Babel finds them again at every string
-(about 15 µs each, a third of the rendering time of a case page; issue 8 item 3, profiled).
+All through Flask-Babel, so another language only needs its catalog. The translation
+functions (``translations``, ``gettext``, ``lazy_gettext``, …) live in ``kimdb.i18n`` and are
+offered here too.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from babel import Locale, support
+from babel import Locale
 from babel.numbers import get_decimal_symbol
 from flask import g, has_request_context
-from flask_babel import LazyString, get_locale, get_translations
+from flask_babel import get_locale
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
@@ -30,54 +30,16 @@ from kimdb.cases.models import (
 )
 from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, FollowUpState, Stage
 from kimdb.clients.models import Gender, ResidenceStatus
+from kimdb.i18n import (  # noqa: F401 - the translation functions, also as labels.<name>
+    gettext,
+    lazy_gettext,
+    ngettext,
+    npgettext,
+    pgettext,
+    translations,
+)
 from kimdb.orgs.models import PartnerKind
 from kimdb.timeutil import LOCAL_ZONE
-
-_TRANSLATIONS = "kimdb_translations"  # flask.g: the request's translations
-
-
-def translations() -> support.NullTranslations:
-    """Return the translations of the request's language (Flask-Babel's ``get_translations``),
-    looked up once per request and kept in ``flask.g``; outside a request, Flask-Babel's."""
-    if not has_request_context():
-        return get_translations()
-    found = g.get(_TRANSLATIONS)
-    if found is None:
-        found = get_translations()
-        setattr(g, _TRANSLATIONS, found)
-    return found
-
-
-def gettext(text: str, **variables) -> str:
-    """Translate ``text`` into the request's language and fill ``%(name)s`` placeholders from
-    ``variables`` (as ``flask_babel.gettext``, through ``translations``)."""
-    translated = translations().ugettext(text)
-    return translated % variables if variables else translated
-
-
-def ngettext(singular: str, plural: str, num: int, **variables) -> str:
-    """Translate the singular or plural form for ``num`` (as ``flask_babel.ngettext``);
-    ``%(num)s`` is filled with ``num``."""
-    variables.setdefault("num", num)
-    return translations().ungettext(singular, plural, num) % variables
-
-
-def pgettext(context: str, text: str, **variables) -> str:
-    """Translate ``text`` in message context ``context`` (as ``flask_babel.pgettext``)."""
-    translated = translations().upgettext(context, text)
-    return translated % variables if variables else translated
-
-
-def npgettext(context: str, singular: str, plural: str, num: int, **variables) -> str:
-    """``ngettext`` in message context ``context`` (as ``flask_babel.npgettext``)."""
-    variables.setdefault("num", num)
-    return translations().unpgettext(context, singular, plural, num) % variables
-
-
-def lazy_gettext(text: str, **variables) -> LazyString:
-    """A text translated when it is used (``flask_babel.lazy_gettext`` through ``gettext``)."""
-    return LazyString(gettext, text, **variables)
-
 
 _l = lazy_gettext
 

@@ -29,7 +29,7 @@ def clean_name(
     Raises ``error`` for ``field`` with the German message ``missing`` when nothing is left, or
     saying that at most ``max_length`` characters are allowed.
     """
-    from flask_babel import lazy_gettext as _l
+    from kimdb.i18n import lazy_gettext as _l
 
     name = " ".join((text or "").split())
     if not name:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from kimdb.emergency.rules import parse_case_number
 from kimdb.forms import GermanDateField
+from kimdb.i18n import lazy_gettext as _l
 
 _DIGITS = re.compile(r"^\s*(\d{1,10})\s*$")
 MAX_ID = 2**31 - 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from flask_babel import lazy_gettext as _l
+from kimdb.i18n import lazy_gettext as _l
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first entry, and ``last_hash`` of the head of an empty log."""

@@ -12,7 +12,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app, g, has_request_context
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Text,
     bindparam,
@@ -31,6 +30,7 @@ from kimdb.audit import rules
 from kimdb.audit.models import AuditEntry, AuditHead
 from kimdb.auth.models import Role, User
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation, page_window
 from kimdb.timeutil import LOCAL_ZONE, now
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, g, has_request_context, render_template, request
 from flask import session as http_session
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -32,6 +31,7 @@ from kimdb.audit import rules, service
 from kimdb.audit.forms import AuditSearchForm, parse_case, parse_id
 from kimdb.auth.models import Role
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.views import requested_page, role_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

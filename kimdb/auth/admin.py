@@ -43,7 +43,6 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
@@ -53,6 +52,7 @@ from kimdb.auth.service import MIN_PASSWORD_LENGTH, hash_password
 from kimdb.cases.models import Case
 from kimdb.cases.rules import Stage
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.models import Organisation, Team
 from kimdb.rules import RuleViolation, clean_name
 from kimdb.substitution.models import Substitution

@@ -7,7 +7,6 @@ message at once; the use cases check the same rules again before writing.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
@@ -15,6 +14,7 @@ from wtforms.validators import DataRequired, EqualTo, ValidationError
 from kimdb import labels
 from kimdb.auth import admin
 from kimdb.forms import CheckboxListField, GermanDateField
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 
 

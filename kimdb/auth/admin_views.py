@@ -9,8 +9,6 @@ open cases.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from flask_login import current_user
 
 from kimdb import labels
@@ -24,6 +22,8 @@ from kimdb.auth.admin_forms import (
 )
 from kimdb.auth.models import Role, User
 from kimdb.auth.service import MIN_PASSWORD_LENGTH
+from kimdb.i18n import lazy_gettext as _l
+from kimdb.i18n import lazy_ngettext
 from kimdb.orgs import service as orgs
 from kimdb.orgs.forms import ORGANISATION_KIND, DeleteTeamForm, OrganisationForm, TeamForm
 from kimdb.orgs.models import Organisation

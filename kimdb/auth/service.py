@@ -11,13 +11,13 @@ from decimal import Decimal
 
 from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.orm import with_expression
 
 from kimdb.auth import policy, totp
 from kimdb.auth.models import Role, Supervision, User
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.models import Organisation
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import now, today

@@ -22,8 +22,8 @@ from enum import StrEnum
 import pyotp
 import qrcode
 import qrcode.image.svg
-from flask_babel import lazy_gettext as _l
 
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 
 ISSUER = "kimdb"

@@ -28,7 +28,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from kimdb import crypto
@@ -36,6 +35,7 @@ from kimdb.auth import service, totp
 from kimdb.auth.forms import CodeForm, DisableSecondFactorForm, LanguageForm, LoginForm
 from kimdb.auth.models import User
 from kimdb.extensions import limiter, login_manager
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 from kimdb.views import attach_error, safe_local_path
 

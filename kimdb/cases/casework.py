@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from kimdb.auth.models import User
 from kimdb.cases import rules
 from kimdb.cases.models import (
@@ -26,6 +24,7 @@ from kimdb.cases.models import (
 )
 from kimdb.cases.service import on_behalf_of, require_open, touch
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.models import Partner
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import now, today

@@ -29,7 +29,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from kimdb import labels
 from kimdb.cases.models import LifeArea
 from kimdb.forms import GermanDateField, enum_choices, escape_attribute, hidden_tag, not_in_future
-from kimdb.labels import lazy_gettext as _l
+from kimdb.i18n import lazy_gettext as _l
 
 
 class OpenCaseForm(FlaskForm):

@@ -63,7 +63,7 @@ from kimdb.clients.rules import normalise_date, search_terms
 from kimdb.consent.models import ConsentExchange
 from kimdb.crypto import EncryptedText, blind_index
 from kimdb.extensions import db
-from kimdb.labels import lazy_gettext as _l
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.models import Partner
 from kimdb.substitution.models import CaseTransfer
 from kimdb.timeutil import LOCAL_ZONE, local_date, today

@@ -11,8 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
-
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 
 

@@ -34,7 +34,7 @@ from kimdb.cases.rules import CaseKind, ClosureReason, Stage
 from kimdb.clients.models import Client
 from kimdb.consent.models import Consent, ConsentExchange
 from kimdb.extensions import db, transaction
-from kimdb.labels import lazy_gettext as _l
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import now, today
 

@@ -62,7 +62,7 @@ from kimdb.cases.models import (
 from kimdb.cases.rules import CaseFlag, CaseKind, ClosureReason, FollowUpState, Stage
 from kimdb.clients import service as clients_service
 from kimdb.clients import views as clients_views
-from kimdb.labels import lazy_gettext as _l
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.service import partners_of
 from kimdb.rules import RuleViolation
 from kimdb.timeutil import today

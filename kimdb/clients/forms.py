@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, EmailField, SelectField, StringField, TelField, TextAreaField
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from kimdb import labels
 from kimdb.forms import CheckboxListField, GermanDateField, enum_choices, not_before, not_in_future
+from kimdb.i18n import lazy_gettext as _l
 
 
 class RegistrationForm(FlaskForm):

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.orm import joinedload
 
@@ -22,6 +21,7 @@ from kimdb.consent.models import Consent, ConsentExchange
 from kimdb.consent.storage import ScanStorage
 from kimdb.crypto import CryptoError, blind_index
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.models import Organisation
 from kimdb.orgs.service import find_or_add_partner, partners_of
 from kimdb.rules import RuleViolation, page_window

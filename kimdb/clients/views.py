@@ -15,7 +15,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.audit.views import record_reads
@@ -29,6 +28,7 @@ from kimdb.consent import rules as consent_rules
 from kimdb.consent.catalog import load_forms
 from kimdb.households import service as households_service
 from kimdb.households.forms import CreateHouseholdForm
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.service import partners_of
 from kimdb.views import attach_error, requested_page, role_required
 

@@ -6,9 +6,9 @@ import datetime as dt
 import io
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from kimdb.emergency.rules import MAX_REASON_LENGTH
+from kimdb.i18n import lazy_gettext as _l
 
 
 class EmergencyForm(FlaskForm):

@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -21,6 +20,7 @@ from kimdb.cases.rules import Stage
 from kimdb.emergency import rules
 from kimdb.emergency.models import EmergencyAccess
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation, page_window
 from kimdb.substitution.models import Substitution, substitution_cases
 from kimdb.timeutil import now, today

@@ -21,12 +21,12 @@ from flask import (
     url_for,
 )
 from flask_babel import format_datetime
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.auth.models import Role
 from kimdb.emergency import rules, service
 from kimdb.emergency.forms import EmergencyForm, EndForm
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 from kimdb.views import attach_error, requested_page, role_required, safe_local_path
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from kimdb.findings import rules
 from kimdb.findings.labels import CATEGORY
 from kimdb.forms import GermanDateField, enum_choices, not_in_future
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.timeutil import today
 
 AGENCY_DATALIST_ID = "agency-suggestions"

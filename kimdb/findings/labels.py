@@ -5,9 +5,8 @@ Through Flask-Babel like every label, so another language only needs its catalog
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from kimdb.findings.models import FindingCategory
+from kimdb.i18n import lazy_gettext as _l
 
 CATEGORY = {
     FindingCategory.ACCESS: _l("Zugang / Erreichbarkeit"),

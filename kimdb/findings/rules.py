@@ -14,8 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from flask_babel import lazy_gettext as _l
-
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 
 if TYPE_CHECKING:

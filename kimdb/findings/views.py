@@ -8,7 +8,6 @@ to (``back``), which is not written anywhere.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.auth.models import Role
@@ -16,6 +15,7 @@ from kimdb.findings import service
 from kimdb.findings.forms import AGENCY_DATALIST_ID, FindingForm, PeriodForm
 from kimdb.findings.labels import CATEGORY
 from kimdb.findings.models import FindingCategory
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 from kimdb.views import attach_error, role_required, safe_local_path
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired
 
 from kimdb import labels
 from kimdb.households import rules
+from kimdb.i18n import lazy_gettext as _l
 
 
 def optional_id(value) -> int | None:

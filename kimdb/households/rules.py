@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 
 LABEL_MIN = 2  # characters, after trimming

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select, update
 
 from kimdb.auth import policy
@@ -20,6 +19,7 @@ from kimdb.extensions import db, transaction
 from kimdb.households import rules
 from kimdb.households.models import Household
 from kimdb.households.rules import HouseholdFacts, HouseholdRefused, MemberFacts
+from kimdb.i18n import lazy_gettext as _l
 
 
 @dataclass(frozen=True)

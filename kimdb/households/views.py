@@ -6,7 +6,6 @@ or shows the page again with the form's errors and what was typed (422)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.auth.models import Role
@@ -21,6 +20,7 @@ from kimdb.households.forms import (
 )
 from kimdb.households.models import Household
 from kimdb.households.rules import HouseholdRefused
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.views import attach_error, role_required
 
 bp = Blueprint("households", __name__, url_prefix="/households")

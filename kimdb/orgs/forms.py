@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from kimdb import labels
 from kimdb.forms import enum_choices
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.models import OrganisationKind
 
 # German names of the kinds of organisation (DESIGN.md §1). Kept here rather than in

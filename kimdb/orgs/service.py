@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.models import (
     Municipality,
     MunicipalityKind,

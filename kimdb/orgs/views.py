@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.auth.models import Role
 from kimdb.extensions import db
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs import service
 from kimdb.orgs.forms import PartnerForm
 from kimdb.orgs.models import Partner, PartnerKind

@@ -3,12 +3,12 @@ exchange scope (issue 6 item 4)."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms.validators import DataRequired, InputRequired
 
 from kimdb.forms import GermanDateField, not_in_future
+from kimdb.i18n import lazy_gettext as _l
 
 
 class WithdrawalForm(FlaskForm):

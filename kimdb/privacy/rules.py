@@ -16,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import MetaData, Table
 
 from kimdb.crypto import EncryptedDate, EncryptedText
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 
 ROOT_TABLE = "clients"

@@ -303,7 +303,7 @@ def erase_client(
 
 
 def _already_erased():
-    from flask_babel import lazy_gettext as _l
+    from kimdb.i18n import lazy_gettext as _l
 
     return _l("Die Daten dieser Person sind bereits gelöscht.")
 
@@ -354,7 +354,7 @@ def withdraw_exchange(client: Client, exchange_id: int, by: User) -> ConsentExch
     (``kimdb.cases.casework.exchange_partner_ids``). Raises PrivacyRefused (German message,
     nothing written) if the scope is not part of this consent or already withdrawn.
     """
-    from flask_babel import lazy_gettext as _l
+    from kimdb.i18n import lazy_gettext as _l
 
     exchange = next((e for e in client.consent.exchanges if e.id == exchange_id), None)
     if exchange is None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from kimdb.auth.models import Role
 from kimdb.clients import service as clients_service
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.privacy import export, rules, service
 from kimdb.privacy.forms import ExchangeWithdrawalForm, WithdrawalForm
 from kimdb.privacy.rules import PrivacyRefused

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
+from kimdb.i18n import lazy_gettext as _l
 
 
 class Category(StrEnum):

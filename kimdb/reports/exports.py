@@ -18,13 +18,13 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.reports import charts
 from kimdb.reports.model import Cell, Report, Table
 from kimdb.timeutil import LOCAL_ZONE

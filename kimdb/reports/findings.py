@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, select, true
 
 from kimdb.auth.models import User
 from kimdb.extensions import db
 from kimdb.findings.labels import CATEGORY
 from kimdb.findings.models import Finding, FindingCategory
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.orgs.models import Organisation
 from kimdb.reports.model import Cell, Period, Scope, ScopeKind, Table
 

@@ -7,12 +7,12 @@ a period, and ``kimdb.reports.service.check_scope`` whether the user may see the
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField
 from wtforms.validators import Optional
 
 from kimdb.forms import GermanDateField
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.timeutil import today
 
 PERIOD_KIND_LABELS = {

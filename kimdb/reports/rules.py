@@ -14,8 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 
-from flask_babel import lazy_gettext as _l
-
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.reports.model import Cell, Period, Table
 from kimdb.rules import RuleViolation
 

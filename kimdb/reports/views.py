@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import format_decimal
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
 from kimdb.auth.models import Role
 from kimdb.findings.labels import CATEGORY
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.reports import charts, exports, rules, service
 from kimdb.reports.findings import DESCRIPTIONS_PER_CELL, findings_section
 from kimdb.reports.forms import ReportForm

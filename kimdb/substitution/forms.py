@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from kimdb.forms import CheckboxListField, GermanDateField
+from kimdb.i18n import lazy_gettext as _l
 
 
 class SubstitutionForm(FlaskForm):

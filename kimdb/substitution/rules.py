@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
-
 from kimdb.caseload.rules import Band, Caseload
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from kimdb.auth import policy
@@ -16,6 +15,7 @@ from kimdb.cases.models import Case
 from kimdb.cases.rules import CaseKind, Stage
 from kimdb.cases.service import touch
 from kimdb.extensions import db, transaction
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 from kimdb.substitution import rules
 from kimdb.substitution.models import CaseTransfer, Substitution, TransferKind

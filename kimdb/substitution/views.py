@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from kimdb.auth.models import Role, User
 from kimdb.cases import service as cases_service
 from kimdb.extensions import db
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.rules import RuleViolation
 from kimdb.substitution import service
 from kimdb.substitution.forms import EndForm, ReassignForm, SubstitutionForm, TakeoverForm

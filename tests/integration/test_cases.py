@@ -191,6 +191,23 @@ def test_reclassify_kb_to_cm_keeps_history(client, db, anna):
     assert "Kurzberatung → Case Management (Mehrere Rechtskreise betroffen)" in page
 
 
+def test_a_typed_reason_is_shown_as_text_in_the_history_never_as_html(client, db, anna):
+    """A text filled into a translated message (here the reason of a reclassification in the
+    case's history) is escaped like any other text of the page: typed markup shows as typed."""
+    case = make_case(anna, KB)
+    typed = '<i>kursiv</i> & <script>alert("x")</script>'
+    response = post(
+        client, case.id, "classification", "reclassify", kind="case_management", reason=typed
+    )
+    assert response.status_code == 302
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "<i>kursiv</i>" not in page and "<script>alert" not in page
+    assert (
+        "Kurzberatung → Case Management (&lt;i&gt;kursiv&lt;/i&gt; &amp; "
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;)" in page
+    )
+
+
 def test_reclassify_without_reason_is_refused(client, db, anna):
     case = make_case(anna, KB)
     response = post(
