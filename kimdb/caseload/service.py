@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import Date, Integer, Select, Subquery, and_, bindparam, func, or_, select, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
@@ -222,7 +222,7 @@ def _own_cases_statement(sort: str, descending: bool, with_lag: bool) -> Select:
     return statement
 
 
-def entry_lag_figures(user_id, since):
+def entry_lag_figures(user_id, since) -> Subquery:
     """Return a subquery of one row (PostgreSQL): ``median_lag``, the median entry lag in
     days of the consultations user ``user_id`` entered that were held on ``since`` or later
     (NULL without any), and ``lag_count``, how many they are: what
