@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import Date, Select, and_, bindparam, func, or_, select
+from sqlalchemy import Date, Integer, Select, Subquery, and_, bindparam, func, or_, select, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
@@ -27,9 +27,9 @@ from kimdb.caseload.rules import (
     Scope,
     TrendPoint,
 )
-from kimdb.cases.models import Case, FollowUp, case_number
-from kimdb.cases.queries import median_entry_lags
-from kimdb.cases.rules import CaseKind, FollowUpState, Stage, follow_up_state
+from kimdb.cases.models import Case, Consultation, FollowUp, case_number
+from kimdb.cases.queries import entry_lag_days, median_entry_lag, median_entry_lags
+from kimdb.cases.rules import ENTRY_LAG_DAYS, CaseKind, FollowUpState, Stage, follow_up_state
 from kimdb.clients.models import Client, client_full_name
 from kimdb.extensions import db
 from kimdb.orgs.models import Organisation, Team
@@ -109,46 +109,43 @@ def fte_on_column(user_id, day: dt.date):
     return func.coalesce(begun, first)
 
 
-def open_cases_and_due(
-    user: User, sort: str = "inactive", descending: bool = False
-) -> tuple[list[OpenCaseRow], list[DueRow], Decimal | None]:
+@dataclass(frozen=True)
+class OwnCases:
+    """What the case manager's start page reads about ``user``'s own work (``own_cases``)."""
+
+    rows: list[OpenCaseRow]  # the open cases, in the order asked for
+    due: list[DueRow]  # follow-ups due today or earlier, oldest first
+    fte: Decimal | None  # the FTE valid today; None without open cases (``caseload_of_rows``)
+    median_lag: float | None  # median entry lag in days (R6), None without consultations
+    lag_count: int  # consultations held in the last ``ENTRY_LAG_DAYS`` days the median covers
+
+
+def own_cases(user: User, sort: str = "inactive", descending: bool = False) -> OwnCases:
     """Return ``user``'s open cases with the client's name, sorted by ``sort`` (a SORT_KEYS
-    key), the follow-ups due today or earlier that ``user`` sees (``due_follow_ups``), and
-    ``user``'s FTE valid today (``fte_on_column``; None when they have no open case).
+    key), the follow-ups due today or earlier that ``user`` sees (``due_follow_ups``),
+    ``user``'s FTE valid today (``fte_on_column``) and the median entry lag of the
+    consultations ``user`` entered (``queries.median_entry_lag``, R6, FAQ Q34).
 
     ``inactive`` sorts by the day of last activity, so ascending puts the longest silent first.
-    One statement of the columns the lists show (no ORM objects, no contact data decrypted):
-    the open cases joined to their due follow-ups, a case with two due follow-ups in two
-    adjacent rows (every sort ends with the case id). A substitute also sees the follow-ups
-    of the cases they substitute for: for them ``due_follow_ups`` reads the list instead.
-    Issue 8, measured: two statements less on the start page (the due list, the FTE).
+    One statement of the columns the page shows (``_own_cases_statement``; no ORM objects, no
+    contact data decrypted): the open cases joined to their due follow-ups, a case with two
+    due follow-ups in two adjacent rows (every sort ends with the case id); on PostgreSQL with
+    the entry lag joined to every row (``entry_lag_figures``). Statements of their own only
+    where that statement cannot say it: a substitute also sees the follow-ups of the cases
+    they substitute for (``due_follow_ups``); SQLite has neither time zones nor a median, and
+    a user without open cases gets no row to carry the lag (``queries.median_entry_lag``).
+    Issue 8, measured: three statements less on the start page (the due list, the FTE, the
+    entry lag).
     """
-    columns = SORT_KEYS.get(sort, SORT_KEYS["inactive"])
-    order = [c.desc() if descending else c.asc() for c in columns]
     day = today()
+    with_lag = db.engine.dialect.name == "postgresql"
     result = db.session.execute(
-        select(
-            Case.id,
-            Case.kind,
-            Case.stage,
-            Case.opened_on,
-            Case.last_consultation_on,
-            Case.last_activity_on,
-            Client.family_name,
-            Client.given_name,
-            Client.erased_at,
-            FollowUp.id.label("follow_up_id"),
-            FollowUp.due_on,
-            FollowUp.text,
-            fte_on_column(user.id, day).label("fte"),
-        )
-        .join(Case.client)
-        .outerjoin(
-            FollowUp,
-            and_(FollowUp.case_id == Case.id, FollowUp.done_at.is_(None), FollowUp.due_on <= day),
-        )
-        .where(Case.owner_id == user.id, _open())
-        .order_by(*order, FollowUp.due_on, FollowUp.id)
+        _own_cases_statement(sort if sort in SORT_KEYS else "inactive", descending, with_lag),
+        {
+            "user_id": user.id,
+            "today": day,
+            "lag_since": day - dt.timedelta(days=ENTRY_LAG_DAYS),
+        },
     )
     rows: list[OpenCaseRow] = []
     due: list[tuple[dt.date, int, DueRow]] = []
@@ -171,10 +168,78 @@ def open_cases_and_due(
             state = follow_up_state(r.due_on, False, day)
             due_row = DueRow(row.id, row.number, row.client_name, r.due_on, r.text, state)
             due.append((r.due_on, r.follow_up_id, due_row))
-    fte = None if not rows else Decimal(r.fte)
     if policy.substituted_owner_ids(user):
-        return rows, due_follow_ups(user), fte
-    return rows, [d for _, _, d in sorted(due, key=lambda d: (d[0], d[1]))], fte
+        due_rows = due_follow_ups(user)
+    else:
+        due_rows = [d for _, _, d in sorted(due, key=lambda d: (d[0], d[1]))]
+    if not rows:
+        return OwnCases(rows, due_rows, None, *median_entry_lag(user))
+    if with_lag:
+        lag = (None if r.median_lag is None else float(r.median_lag)), r.lag_count
+    else:
+        lag = median_entry_lag(user)
+    return OwnCases(rows, due_rows, Decimal(r.fte), *lag)
+
+
+@cache
+def _own_cases_statement(sort: str, descending: bool, with_lag: bool) -> Select:
+    """Return the statement of ``own_cases`` for ``sort`` (a SORT_KEYS key) and
+    ``descending``, with the entry lag's columns ``median_lag`` and ``lag_count`` if
+    ``with_lag`` (PostgreSQL); parameters ``user_id``, ``today`` and ``lag_since`` (the first
+    day of the entry lag). Built once per process and variant: building it took a sixth of
+    ``own_cases``' time (issue 8, profiled).
+    """
+    user_id = bindparam("user_id", type_=Integer)
+    day = bindparam("today", type_=Date)
+    order = [c.desc() if descending else c.asc() for c in SORT_KEYS[sort]]
+    statement = (
+        select(
+            Case.id,
+            Case.kind,
+            Case.stage,
+            Case.opened_on,
+            Case.last_consultation_on,
+            Case.last_activity_on,
+            Client.family_name,
+            Client.given_name,
+            Client.erased_at,
+            FollowUp.id.label("follow_up_id"),
+            FollowUp.due_on,
+            FollowUp.text,
+            fte_on_column(user_id, day).label("fte"),
+        )
+        .join(Case.client)
+        .outerjoin(
+            FollowUp,
+            and_(FollowUp.case_id == Case.id, FollowUp.done_at.is_(None), FollowUp.due_on <= day),
+        )
+        .where(Case.owner_id == user_id, _open())
+        .order_by(*order, FollowUp.due_on, FollowUp.id)
+    )
+    if with_lag:
+        lag = entry_lag_figures(user_id, bindparam("lag_since", type_=Date))
+        statement = statement.join(lag, true()).add_columns(lag.c.median_lag, lag.c.lag_count)
+    return statement
+
+
+def entry_lag_figures(user_id, since) -> Subquery:
+    """Return a subquery of one row (PostgreSQL): ``median_lag``, the median entry lag in
+    days of the consultations user ``user_id`` entered that were held on ``since`` or later
+    (NULL without any), and ``lag_count``, how many they are: what
+    ``queries.median_entry_lag`` gives for them (``queries.entry_lag_days``: Berlin calendar
+    days, never negative; R6, FAQ Q34), the median as ``percentile_cont(0.5)``, which for an
+    even count is the mean of the middle two, as ``rules.median_lag_days``
+    (tests/integration/test_start_page_lists.py ties them).
+    """
+    lag = entry_lag_days()
+    return (
+        select(
+            func.percentile_cont(0.5).within_group(lag).label("median_lag"),
+            func.count().label("lag_count"),
+        )
+        .where(Consultation.entered_by_id == user_id, Consultation.held_on >= since)
+        .subquery("entry_lag")
+    )
 
 
 def inactive_count(rows: list[OpenCaseRow], days: int) -> int:
@@ -184,10 +249,10 @@ def inactive_count(rows: list[OpenCaseRow], days: int) -> int:
 
 def caseload_of_rows(user: User, rows: list[OpenCaseRow], fte: Decimal | None = None) -> Caseload:
     """Return ``user``'s caseload (as ``caseload_of``) counted from ``rows``, all of the
-    user's open cases (``open_cases_and_due``): no count of its own (issue 8, measured: one
+    user's open cases (``own_cases``): no count of its own (issue 8, measured: one
     statement of 0.4 ms less on the start page).
 
-    ``fte``: the user's FTE valid today if the caller has it (``open_cases_and_due`` reads it
+    ``fte``: the user's FTE valid today if the caller has it (``own_cases`` reads it
     with the open cases); else ``User.fte`` (only a user without open cases).
     """
     if fte is None:
@@ -203,7 +268,7 @@ def due_follow_ups(user: User) -> list[DueRow]:
     One statement of the seven columns the list shows: no follow-up, case or client objects,
     no contact data decrypted (issue 8,
     measured: 1.0 of the start page's 5.5 ms of SQL and 6 % of its function calls). Needed
-    by a substitute only; ``open_cases_and_due`` reads everyone else's with their cases.
+    by a substitute only; ``own_cases`` reads everyone else's with their cases.
     """
     day = today()
     rows = db.session.execute(

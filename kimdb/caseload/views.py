@@ -15,7 +15,6 @@ from kimdb.audit.views import record_list_read
 from kimdb.auth.models import Role, User
 from kimdb.caseload import chart, rules, service
 from kimdb.caseload.rules import EXPECTED_CM_SHARE, Band
-from kimdb.cases import queries
 from kimdb.extensions import db
 from kimdb.labels import gettext as _
 from kimdb.substitution import service as substitution
@@ -48,26 +47,26 @@ def _case_manager_start():
     if sort not in service.SORT_KEYS:
         sort = "inactive"
     descending = request.args.get("dir") == "desc"
-    rows, due, fte = service.open_cases_and_due(current_user, sort, descending)
+    own = service.own_cases(current_user, sort, descending)
+    rows = own.rows
     names = labels.row_labels()
     inactivity_days = current_app.config["INACTIVITY_DAYS"]
-    median_lag, lag_count = queries.median_entry_lag(current_user)
     substituted = substitution.substituted_cases(current_user)
     # The page lists clients' names: a read of client data (issue 6 item 3).
     record_list_read("read:caseload.start", f"{len(rows) + len(substituted)} Fälle")
     return render_template(
         "caseload/case_manager.html",
-        caseload=service.caseload_of_rows(current_user, rows, fte),
+        caseload=service.caseload_of_rows(current_user, rows, own.fte),
         rows=rows,
         sort=sort,
         descending=descending,
         inactivity_days=inactivity_days,
         inactive=service.inactive_count(rows, inactivity_days),
         open_rows=open_case_rows(rows, inactivity_days, names),
-        due=due,
+        due=own.due,
         substituted=substituted,
-        median_lag=median_lag,
-        lag_count=lag_count,
+        median_lag=own.median_lag,
+        lag_count=own.lag_count,
         expected_cm_share=EXPECTED_CM_SHARE,
         Band=Band,
         names=names,

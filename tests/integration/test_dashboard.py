@@ -256,6 +256,49 @@ def test_median_entry_lag_and_overdue_follow_ups(client, db):
     assert cell(row(page, fresh), "overdue") == "0"
 
 
+def test_the_dashboard_s_entry_lags_are_those_of_median_entry_lag(db):
+    """The entry lags of the dashboard (``median_entry_lags``, grouped) are each person's
+    ``median_entry_lag``: Berlin calendar days, an even count's median the mean of the middle
+    two, only consultations of the last 30 days, none for a person without any."""
+    from kimdb.caseload.service import supervised_figures
+
+    supervisor = make_user("sv.lead", role=Role.SUPERVISOR)
+    people = [make_user(f"cm.p{i}") for i in range(4)]
+    case = make_case(people[0])
+    for i, person in enumerate(people[:3]):
+        for held_ago, lag in [(1, i), (2, 0), (3, 2 * i), (31, 9)][: 2 + i]:
+            db.session.add(_consultation(case, person, held_ago, lag))
+    # Entered at 23:30 Berlin time on the day held (UTC: the same day) and at 00:30 Berlin
+    # time the day after (UTC: still the day held): lags 0 and 1.
+    held = today() - dt.timedelta(days=4)
+    for hour, day_after in ((23, 0), (0, 1)):
+        entered = dt.datetime.combine(
+            held + dt.timedelta(days=day_after), dt.time(hour, 30), LOCAL_ZONE
+        )
+        db.session.add(
+            Consultation(
+                case_id=case.id,
+                held_on=held,
+                duration_minutes=45,
+                mode=ConsultationMode.IN_PERSON,
+                entered_by_id=people[3].id,
+                entered_at=entered.astimezone(dt.UTC),  # as kimdb stores it (SQLite: naive)
+            )
+        )
+    db.session.commit()
+    figures = {r.user_id: r for r in supervised_figures(supervisor, 30)}
+    for person in people:
+        assert (figures[person.id].median_lag, figures[person.id].lag_count) == (
+            median_entry_lag(person)
+        )
+    assert [(figures[p.id].median_lag, figures[p.id].lag_count) for p in people] == [
+        (0.0, 2),
+        (1.0, 3),
+        (2.0, 3),  # lags 2, 0, 4; the one held 31 days ago does not count
+        (0.5, 2),
+    ]
+
+
 # -- sorting ------------------------------------------------------------------------------------
 
 

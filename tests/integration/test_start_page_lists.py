@@ -80,7 +80,7 @@ def test_the_fte_read_with_the_open_cases_is_the_rule_s_fte_of_today(db):
 
     from kimdb.auth.models import FtePeriod
     from kimdb.caseload import rules
-    from kimdb.caseload.service import caseload_of_rows, open_cases_and_due
+    from kimdb.caseload.service import caseload_of_rows, own_cases
 
     anna = make_user("cm.anna", fte="0.5")
     make_case(anna, KB)
@@ -96,10 +96,74 @@ def test_the_fte_read_with_the_open_cases_is_the_rule_s_fte_of_today(db):
         for first, fte in periods:
             db.session.add(FtePeriod(user_id=anna.id, valid_from=first, fte=Decimal(fte)))
         db.session.commit()
-        rows, _due, fte = open_cases_and_due(anna)
+        own = own_cases(anna)
         expected = rules.fte_on(sorted((f, Decimal(v)) for f, v in periods), day)
-        assert fte == expected
-        assert caseload_of_rows(anna, rows, fte) == caseload_of_rows(anna, rows)
+        assert own.fte == expected
+        assert caseload_of_rows(anna, own.rows, own.fte) == caseload_of_rows(anna, own.rows)
+
+
+def test_the_entry_lag_read_with_the_open_cases_is_the_rule_s_median(db):
+    """``entry_lag_figures`` (SQL on PostgreSQL, read with the start page's open cases) gives
+    what ``queries.median_entry_lag`` and ``rules.median_lag_days`` give: Berlin calendar
+    days, never negative, only the consultations the user entered in the last 30 days, an
+    even count's median the mean of the middle two; a user without open cases (no row to carry
+    it) and SQLite read it apart."""
+    from sqlalchemy import delete
+
+    from kimdb.caseload.service import own_cases
+    from kimdb.cases import rules as case_rules
+    from kimdb.cases.models import Consultation, ConsultationMode
+    from kimdb.cases.queries import median_entry_lag
+    from kimdb.timeutil import LOCAL_ZONE, local_date
+
+    anna, bert = make_user("cm.anna"), make_user("cm.bert")
+    case = make_case(anna, KB)
+    make_case(bert, KB)
+    day = today()
+
+    def held(days_ago, entered_local, by=anna):
+        """A consultation held ``days_ago`` days before today, entered at ``entered_local``
+        (days after holding it, Berlin hour and minute)."""
+        lag_days, hour, minute = entered_local
+        held_on = day - dt.timedelta(days=days_ago)
+        entered = dt.datetime.combine(
+            held_on + dt.timedelta(days=lag_days), dt.time(hour, minute), LOCAL_ZONE
+        )
+        return Consultation(
+            case_id=case.id,
+            held_on=held_on,
+            duration_minutes=30,
+            mode=ConsultationMode.IN_PERSON,
+            entered_by_id=by.id,
+            entered_at=entered.astimezone(dt.UTC),
+        )
+
+    for consultations in [
+        [],
+        [held(1, (0, 9, 0))],
+        [held(2, (0, 23, 59)), held(3, (1, 0, 1))],  # 0 and 1 (Berlin midnight): 0.5
+        [held(5, (2, 8, 0)), held(10, (0, 12, 0)), held(30, (7, 0, 30)), held(4, (-1, 12, 0))],
+        [held(31, (0, 10, 0)), held(3, (4, 10, 0), by=bert), held(6, (3, 1, 0))],
+        [held(d, (d % 4, 11, 0)) for d in range(12)],
+    ]:
+        db.session.execute(delete(Consultation))
+        db.session.add_all(consultations)
+        db.session.commit()
+        since = day - dt.timedelta(days=case_rules.ENTRY_LAG_DAYS)
+        lags = [
+            max(0, (local_date(c.entered_at) - c.held_on).days)
+            for c in consultations
+            if c.entered_by_id == anna.id and c.held_on >= since
+        ]
+        expected = (case_rules.median_lag_days(lags), len(lags))
+        own = own_cases(anna)
+        assert (own.median_lag, own.lag_count) == expected == median_entry_lag(anna)
+        assert own.rows  # the lag came with the open cases
+    clara = make_user("cm.clara")  # no open case: no row to carry the lag
+    db.session.add(held(2, (1, 9, 0), by=clara))
+    db.session.commit()
+    own = own_cases(clara)
+    assert own.rows == [] and (own.median_lag, own.lag_count) == (1.0, 1)
 
 
 # The loop of templates/caseload/case_manager.html before issue 8's change, kept as the reference.
