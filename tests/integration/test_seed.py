@@ -134,6 +134,33 @@ def test_tiny_scale_builds_three_staffed_municipalities(data_app, db):
     )
 
 
+def test_the_loaded_tables_are_analyzed_and_on_postgresql_vacuumed(data_app, db):
+    """After the bulk load the planner has statistics, and on PostgreSQL the pages are
+    vacuumed (visibility map set), as autovacuum would leave them on a running server."""
+    with db.engine.connect() as connection:
+        started = (
+            connection.scalar(text("SELECT clock_timestamp()"))
+            if connection.dialect.name == "postgresql"
+            else None
+        )
+    assert run_seed(data_app, *SMALL).exit_code == 0
+    db.session.remove()
+    with db.engine.connect() as connection:
+        if started is None:
+            assert connection.scalar(text("SELECT count(*) FROM sqlite_stat1")) > 0
+            return
+        connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+        vacuumed = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN "
+                "('cases', 'clients', 'consultations') AND last_vacuum >= :started "
+                "AND last_analyze >= :started"
+            ),
+            {"started": started},
+        )
+        assert vacuumed == 3
+
+
 def test_new_rows_after_the_seed_get_fresh_ids(data_app, db):
     assert run_seed(data_app, *SMALL).exit_code == 0
     cm = db.session.scalar(select(User).where(User.username == "cm.bottrop.1"))
