@@ -127,6 +127,33 @@ def filename(report: Report, extension: str, table: Table | None = None) -> str:
     return "_".join(parts) + "." + extension
 
 
+# -- Spreadsheet cells ------------------------------------------------------------------------
+
+#: A text starting with one of these is run as a formula by spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?\d[\d.,]*")
+
+
+def spreadsheet_text(value):
+    """Return ``value`` for a CSV field so that a spreadsheet program shows it as text: a
+    string starting with ``= + - @``, a tab or a carriage return (a name such as
+    ``=HYPERLINK(…)`` an administrator typed for an organisation) gets a leading ``'``; a
+    number written as text ("-3", "+1,5") and every other value stay as they are. Source:
+    OWASP, "CSV Injection"."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _append(sheet, values: list) -> None:
+    """Append ``values`` as a row of ``sheet``, every string as text: openpyxl stores a string
+    that starts with "=" as a formula, which Excel would run (OWASP, "CSV Injection")."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row] if values else ():
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
 # -- CSV --------------------------------------------------------------------------------------
 
 
@@ -137,19 +164,23 @@ def to_csv(report: Report, table: Table) -> bytes:
     nightly facts when they were used (``cut_off_text``) and the suppression rule, so a file
     read alone still says what it counts. Source: issue 7 item 4."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([table.title])
-    writer.writerow([f"{report.scope.label} · {report.period.label}"])
+    rows = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+    def write(values: list) -> None:
+        rows.writerow([spreadsheet_text(value) for value in values])
+
+    write([table.title])
+    write([f"{report.scope.label} · {report.period.label}"])
     if report.facts_as_of:
-        writer.writerow([f"{_l('Datenstand')}: {cut_off_text(report)} – {cut_off_note()}"])
-    writer.writerow([suppression_rule(report.min_cell)])
-    writer.writerow([])
-    writer.writerow(_header(table))
+        write([f"{_l('Datenstand')}: {cut_off_text(report)} – {cut_off_note()}"])
+    write([suppression_rule(report.min_cell)])
+    write([])
+    write(_header(table))
     for label, cells in _rows(table):
-        writer.writerow([label, *(cell_text(c, report.min_cell) for c in cells)])
+        write([label, *(cell_text(c, report.min_cell) for c in cells)])
     if table.note:
-        writer.writerow([])
-        writer.writerow([table.note])
+        write([])
+        write([table.note])
     return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
 
 
@@ -191,7 +222,7 @@ def to_xlsx(report: Report) -> bytes:
     cover = book.active
     cover.title = COVER_SHEET
     bold = Font(bold=True)
-    cover.append([str(_l("KIM-Bericht"))])
+    _append(cover, [str(_l("KIM-Bericht"))])
     cover["A1"].font = Font(bold=True, size=14)
     for label, value in (
         (_l("Bereich"), report.scope.label),
@@ -206,45 +237,46 @@ def to_xlsx(report: Report) -> bytes:
         ),
         (_l("Geheimhaltung"), suppression_rule(report.min_cell)),
     ):
-        cover.append([str(label), value])
+        _append(cover, [str(label), value])
         cover.cell(row=cover.max_row, column=1).font = bold
     for row in cover.iter_rows(min_row=4, max_row=5, min_col=2, max_col=2):
         row[0].number_format = "DD.MM.YYYY"
-    cover.append([])
-    cover.append([str(_l("Kennzahlen"))])
+    _append(cover, [])
+    _append(cover, [str(_l("Kennzahlen"))])
     cover.cell(row=cover.max_row, column=1).font = bold
     for figure in report.figures:
-        cover.append(
+        _append(
+            cover,
             [
                 figure.label,
                 _xlsx_value(figure.value, report.min_cell),
                 figure.unit,
                 figure.comparison,
-            ]
+            ],
         )
-    cover.append([])
-    cover.append([str(_l("Tabellen"))])
+    _append(cover, [])
+    _append(cover, [str(_l("Tabellen"))])
     cover.cell(row=cover.max_row, column=1).font = bold
     names = sheet_names(report.tables)
     for table, name in zip(report.tables, names, strict=True):
-        cover.append([name, table.title])
+        _append(cover, [name, table.title])
     cover.column_dimensions["A"].width = 34
     cover.column_dimensions["B"].width = 60
     cover["B7"].alignment = Alignment(wrap_text=True, vertical="top")
 
     for table, name in zip(report.tables, names, strict=True):
         sheet = book.create_sheet(name)
-        sheet.append([table.title])
+        _append(sheet, [table.title])
         sheet["A1"].font = Font(bold=True, size=12)
-        sheet.append([f"{report.scope.label} · {report.period.label}"])
-        sheet.append([])
-        sheet.append(_header(table))
+        _append(sheet, [f"{report.scope.label} · {report.period.label}"])
+        _append(sheet, [])
+        _append(sheet, _header(table))
         header_row = sheet.max_row
         for cell in sheet[header_row]:
             cell.font = bold
         body = _rows(table)
         for index, (label, cells) in enumerate(body):
-            sheet.append([label, *(_xlsx_value(c, report.min_cell) for c in cells)])
+            _append(sheet, [label, *(_xlsx_value(c, report.min_cell) for c in cells)])
             is_total = table.column_totals and index == len(body) - 1
             if is_total:
                 for cell in sheet[sheet.max_row]:
@@ -254,10 +286,10 @@ def to_xlsx(report: Report) -> bytes:
                 if isinstance(cell.value, float):
                     cell.number_format = "0.0"
         if table.note:
-            sheet.append([])
-            sheet.append([table.note])
-        sheet.append([])
-        sheet.append([suppression_rule(report.min_cell)])
+            _append(sheet, [])
+            _append(sheet, [table.note])
+        _append(sheet, [])
+        _append(sheet, [suppression_rule(report.min_cell)])
         widths = [len(str(h)) for h in _header(table)]
         for label, cells in body:
             widths[0] = max(widths[0], len(label))

