@@ -63,7 +63,8 @@ class LazyText(LazyString):
     """A text translated when it is used, like Flask-Babel's ``LazyString``; as HTML
     (``__html__``: Jinja, ``markupsafe.escape``, a flashed message) the translated message is
     markup from kimdb's catalogue and every variable is escaped, unless it is markup itself.
-    As ``str`` (exports, logs) it is plain text, as before."""
+    As ``str`` (exports, logs) it is plain text, as before. JSON must get ``str(text)``:
+    Flask's JSON encoder and ``|tojson`` take ``__html__``, i.e. the escaped form."""
 
     def __html__(self) -> Markup:
         # The message alone (kimdb's catalogue), not filled in; % escapes the variables.

@@ -217,11 +217,12 @@ def _row_query() -> Select:
     ).join(Case.client)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)
 def _own_rows_statement(shape: SearchShape) -> Select:
     """The statement of ``search_case_rows`` of ``shape`` over the own cases of the case
-    manager in the parameter ``user_id`` (``policy.own_cases``), built once per shape.
-    Shapes are few: flags × filled fields × name words (256 kept, each a few kB)."""
+    manager in the parameter ``user_id`` (``policy.own_cases``), built once per shape. At most
+    768 shapes per limit (4 flags × 2^6 filled fields × name words 0–5, most never used), all
+    kept (each a few kB)."""
     return _searched(_row_query(), shape, policy.own_cases(bindparam("user_id")))
 
 
@@ -280,9 +281,9 @@ def _search_values(user: User, search: CaseSearch, inactivity_days: int) -> dict
         values[f"name_{start}_{end}"] = blind_index("".join(words[start:end]))
     if search.date_of_birth:
         values["date_of_birth_index"] = blind_index(normalise_date(search.date_of_birth))
-    if search.kind:
+    if search.kind is not None:  # as ``SearchShape.of``: the shape and its values agree
         values["kind"] = search.kind
-    if search.stage:
+    if search.stage is not None:
         values["stage"] = search.stage
     if search.flag is CaseFlag.INACTIVE:
         values["cutoff"] = today() - dt.timedelta(days=inactivity_days)

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
+from flask_babel import LazyString
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
@@ -138,8 +139,10 @@ def spreadsheet_text(value):
     """Return ``value`` for a CSV field so that a spreadsheet program shows it as text: a
     string starting with ``= + - @``, a tab or a carriage return (a name such as
     ``=HYPERLINK(…)`` an administrator typed for an organisation) gets a leading ``'``; a
-    number written as text ("-3", "+1,5") and every other value stay as they are. Source:
-    OWASP, "CSV Injection"."""
+    number written as text ("-3", "+1,5") and every other value stay as they are; a lazy
+    translated text becomes its plain text first. Source: OWASP, "CSV Injection"."""
+    if isinstance(value, LazyString):  # a translated text: its words, as plain text
+        value = str(value)
     if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value

