@@ -36,7 +36,7 @@ translations: $(VENV)/.installed
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --ignore-dirs ".*" \
 		--project kimdb -o kimdb/translations/messages.pot .
-	$(BIN)/pybabel update -N -i kimdb/translations/messages.pot -d kimdb/translations
+	$(BIN)/pybabel update -N --ignore-obsolete -i kimdb/translations/messages.pot -d kimdb/translations
 
 ## Secrets of the demo instance: generated once, kept in instance/ (never committed).
 $(DEMO_ENV): | $(VENV)/.installed
