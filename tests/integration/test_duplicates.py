@@ -3,6 +3,7 @@ or same date of birth and names that sound alike (Kölner Phonetik), found throu
 only; the case manager sees names only of clients they may see (R8) and can confirm "another
 person"; the uploaded scan is held encrypted for that round."""
 
+import hashlib
 import io
 import re
 
@@ -10,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from kimdb.clients.models import Client
+from kimdb.clients.phonetics import phonetic_key
 from kimdb.clients.service import held_scans, read_scan
+from kimdb.crypto import blind_index
 from kimdb.timeutil import now
 from tests.factories import (
     count_rows,
@@ -215,8 +218,13 @@ def test_bad_input_is_checked_before_duplicates(client, db, anna):
 
 def test_phonetic_indexes_are_keyed_hashes_and_reindex_fills_them(client, data_app, db, anna):
     known = make_client(anna, given="Mohammed", family="Haddad")
-    assert len(known.given_name_phonetic) == 64
-    assert "662" not in known.given_name_phonetic
+    # A keyed hash (HMAC with the blind-index key) of the code, never the code itself nor a
+    # plain hash anyone could compute ("662" may well occur among 64 hex digits by chance).
+    code = phonetic_key("Mohammed")
+    assert code == "phon:662"
+    assert re.fullmatch(r"[0-9a-f]{64}", known.given_name_phonetic)
+    assert known.given_name_phonetic == blind_index(code)
+    assert known.given_name_phonetic != hashlib.sha256(code.encode()).hexdigest()
     known.given_name_phonetic = known.family_name_phonetic = None
     db.session.commit()
     assert register(client, given_name="Muhammad", family_name="Hadad").status_code == 302
