@@ -352,10 +352,16 @@ def format_cases(value: Decimal) -> str:
     return _format_number(value, 1, keep_zeros=False)
 
 
+def translated(table: dict) -> dict:
+    """Return ``table`` (member → lazy label, as the tables here) with its labels translated
+    now into the request's language (plain text): a lazy label looks its translation up again
+    at every use, so a page that shows a label on many rows translates its table once."""
+    return {member: str(label) for member, label in table.items()}
+
+
 def row_labels() -> dict[str, dict]:
     """Return the label tables a list of cases shows in every row (kind, short kind, stage),
-    translated once per request: a lazy label looks its translation up again at every use,
-    which was about half the rendering time of a start page with 118 open cases (issue 8
-    item 5, profiled)."""
+    translated once per request (``translated``): that was about half the rendering time of a
+    start page with 118 open cases (issue 8 item 5, profiled)."""
     tables = {"kind": CASE_KIND, "kind_short": CASE_KIND_SHORT, "stage": STAGE}
-    return {name: {k: str(v) for k, v in table.items()} for name, table in tables.items()}
+    return {name: translated(table) for name, table in tables.items()}

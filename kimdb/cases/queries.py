@@ -420,11 +420,6 @@ def _moment(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), dt.UTC)
 
 
-def _translated(table: dict) -> dict:
-    """``table`` (member → lazy label of ``kimdb.labels``) with its labels translated now."""
-    return {member: str(label) for member, label in table.items()}
-
-
 def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[TimelineEvent]:
     """Return everything recorded in a case (its ``case_record`` with assessments) in date
     order (oldest first), optionally only the event ``types`` asked for. Source: issue "Case
@@ -448,12 +443,15 @@ def timeline(record: CaseRecord, types: set[EventType] | None = None) -> list[Ti
         str(_l("Wiedervorlage fällig")),
         str(_l("fällig")),
     )
-    modes, note_kinds = _translated(labels.CONSULTATION_MODE), _translated(labels.NOTE_KIND)
-    referral_states, goal_states = (
-        _translated(labels.REFERRAL_STATUS),
-        _translated(labels.GOAL_STATUS),
+    modes, note_kinds = (
+        labels.translated(labels.CONSULTATION_MODE),
+        labels.translated(labels.NOTE_KIND),
     )
-    life_areas = _translated(labels.LIFE_AREA)
+    referral_states, goal_states = (
+        labels.translated(labels.REFERRAL_STATUS),
+        labels.translated(labels.GOAL_STATUS),
+    )
+    life_areas = labels.translated(labels.LIFE_AREA)
     languages: dict[str, str] = {}  # code → name, looked up once
     events: list[TimelineEvent] = []
     for item in case_history(record, users):

@@ -996,7 +996,8 @@ def timeline(case_id: int):
 def _event_labels() -> dict:
     """The timeline's event type → label, translated once a page and written as the template
     wrote a lazy label (its ``__html__``, not escaped: our catalog's text)."""
-    return {t: Markup(str(label)) for t, label in queries.EVENT_LABELS.items()}  # noqa: S704
+    translated = labels.translated(queries.EVENT_LABELS)
+    return {t: Markup(label) for t, label in translated.items()}  # noqa: S704 - our catalog
 
 
 def timeline_rows(events: list[queries.TimelineEvent], event_labels: dict) -> Markup:
