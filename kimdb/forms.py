@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import g
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms import DateField, SelectMultipleField
 from wtforms.validators import ValidationError
@@ -66,6 +68,20 @@ def escape_attribute(value) -> str:
     """Return an attribute value as WTForms' ``html_params`` writes it (escaped, quotes as
     &quot;)."""
     return escape(value).replace('"', "&quot;")
+
+
+_CSRF_IN_G = "kimdb_csrf_value"  # flask.g: the request's CSRF token, escaped
+
+
+def csrf_token_value() -> str:
+    """Return the request's CSRF token as an attribute value holds it (``escape_attribute``),
+    looked up once a request: ``generate_csrf`` reads the configuration and the session at
+    every call, and a case page puts the token into about 25 kept forms (issue 8)."""
+    token = g.get(_CSRF_IN_G)
+    if token is None:
+        token = str(escape_attribute(generate_csrf()))
+        setattr(g, _CSRF_IN_G, token)
+    return token
 
 
 def hidden_tag(form) -> Markup:

@@ -7,10 +7,9 @@ from collections import OrderedDict
 from functools import lru_cache
 from threading import Lock
 
-from flask import current_app, g
+from flask import current_app
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
@@ -28,7 +27,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from kimdb import labels
 from kimdb.cases.models import LifeArea
-from kimdb.forms import GermanDateField, enum_choices, escape_attribute, hidden_tag, not_in_future
+from kimdb.forms import (
+    GermanDateField,
+    csrf_token_value,
+    enum_choices,
+    hidden_tag,
+    not_in_future,
+)
 from kimdb.i18n import lazy_gettext as _l
 
 
@@ -459,7 +464,7 @@ class RowForms:
         self._failed = (failed, row_id) if row_id is not None else None
         self._failed_form = failed_form
         self._locale = str(get_locale())
-        self._token = _token()
+        self._token = csrf_token_value()
 
     def hidden_tag(self, name: str, row_id: int, **data) -> Markup:
         """Return the hidden fields (token, hidden values ``data``) of row form ``name`` of row
@@ -505,19 +510,6 @@ def _kept_hidden_tag(cls, prefix: str, data: tuple) -> str:
         return str(hidden_tag(form))
 
     return _kept(("hidden", cls, prefix, data), render)
-
-
-def _token() -> str:
-    """The request's CSRF token as a hidden input's value holds it, looked up once a request
-    (``generate_csrf`` reads the configuration and the session at every call)."""
-    token = g.get(_CSRF_IN_G)
-    if token is None:
-        token = str(escape_attribute(generate_csrf()))
-        setattr(g, _CSRF_IN_G, token)
-    return token
-
-
-_CSRF_IN_G = "kimdb_case_page_csrf"  # flask.g: the request's CSRF token, escaped
 
 
 def _row_field(cls, stem, field, value, hint_html, text: bool, locale: str) -> str:
@@ -598,7 +590,7 @@ class BlankForm:
     def hidden_html(self) -> Markup:
         """The hidden fields (the token) of the built form, as ``hidden_tag`` renders them."""
         html = _kept_hidden_tag(self._cls, self._prefix, ())
-        return Markup(html.replace(_CSRF_SLOT, _token()))  # noqa: S704 - kept, token plain
+        return Markup(html.replace(_CSRF_SLOT, csrf_token_value()))  # noqa: S704 - kept, token plain
 
 
 class BlankField:
