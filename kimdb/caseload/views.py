@@ -91,8 +91,8 @@ def open_case_rows(
     The HTML is exactly what the loop rendered (tests/integration/test_start_page_lists.py).
     """
     case_url = views.url_builder("cases.show")
-    inactive = escape(_("inaktiv"))  # outside the f-string: pybabel does not look inside one
-    tag = f' <span class="tag tag-warn">{inactive}</span>'
+    label = escape(_("inaktiv"))  # outside the f-string: pybabel does not look inside one
+    tag = f' <span class="tag tag-warn">{label}</span>'
     inactive_class = ' class="row-inactive"'
     kinds = views.Memo(
         lambda kind: (
