@@ -232,14 +232,22 @@ def _scopes(user: User):
 def supervises(user: User) -> ColumnElement[bool]:
     """SQL condition on ``User``: ``user`` supervises them (their organisation or their team is
     among ``user``'s supervisions). False for everyone but supervisors."""
-    from kimdb.auth.models import Supervision
-
     if user.role is not Role.SUPERVISOR:
         return false()
+    return supervised_by(user.id)
+
+
+def supervised_by(supervisor_id) -> ColumnElement[bool]:
+    """SQL condition on ``User``: their organisation or their team is among the supervisions
+    of the user ``supervisor_id`` (an id, or a bind parameter for a statement built once).
+    ``supervises`` with the role check; this is its condition alone."""
+    from kimdb.auth.models import Supervision
+
+    of_supervisor = Supervision.supervisor_id == supervisor_id
     organisations = select(Supervision.organisation_id).where(
-        _scopes(user), Supervision.organisation_id.is_not(None)
+        of_supervisor, Supervision.organisation_id.is_not(None)
     )
-    teams = select(Supervision.team_id).where(_scopes(user), Supervision.team_id.is_not(None))
+    teams = select(Supervision.team_id).where(of_supervisor, Supervision.team_id.is_not(None))
     return or_(User.organisation_id.in_(organisations), User.team_id.in_(teams))
 
 
