@@ -4,9 +4,10 @@ consultations. Each function is one transaction; rule violations raise before an
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -43,6 +44,18 @@ class NotAllowed(RuleViolation):
     """The user may not do this (R8); views answer 403."""
 
 
+@functools.cache
+def _own_case_statement() -> Select:
+    """The statement of ``get_case(records=False)`` for a case manager who substitutes no one
+    today (``policy.only_own_cases``; parameters ``case_id``, ``user_id``), built once per
+    process: the case page and the timeline ask for it on every request, and building it
+    with the access condition and its cache key cost about as much as running it (issue 8,
+    measured: the case page's ``_load`` 0.69 ms with 0.25 ms of SQL)."""
+    return select(Case).where(
+        Case.id == bindparam("case_id", type_=Integer), policy.own_cases(bindparam("user_id"))
+    )
+
+
 def get_case(
     user: User,
     case_id: int,
@@ -61,6 +74,8 @@ def get_case(
     access condition): the case page and the timeline read the rest as plain rows
     (``queries.case_record``; issue 8, measured: the collections were ≈40 % of the page).
     """
+    if not records and policy.only_own_cases(user):
+        return db.session.scalar(_own_case_statement(), {"case_id": case_id, "user_id": user.id})
     visible = select(Case).where(Case.id == case_id, policy.case_visible(user))
     if not records:
         return db.session.scalar(visible)
