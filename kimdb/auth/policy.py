@@ -237,7 +237,7 @@ def supervises(user: User) -> ColumnElement[bool]:
     return supervised_by(user.id)
 
 
-def supervised_by(supervisor_id) -> ColumnElement[bool]:
+def supervised_by(supervisor_id: int | BindParameter[int]) -> ColumnElement[bool]:
     """SQL condition on ``User``: their organisation or their team is among the supervisions
     of the user ``supervisor_id`` (an id, or a bind parameter for a statement built once).
     ``supervises`` with the role check; this is its condition alone."""
