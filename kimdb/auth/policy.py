@@ -223,10 +223,12 @@ def client_visible(user: User) -> ColumnElement[bool]:
 
 
 # -- supervision (issue 5 items 1, 2, 6) -------------------------------------------------------
-def _scopes(user: User):
+def _scopes(supervisor_id: int | BindParameter[int]) -> ColumnElement[bool]:
+    """SQL condition on ``Supervision``: a supervision of the user ``supervisor_id`` (an id,
+    or a bind parameter for a statement built once)."""
     from kimdb.auth.models import Supervision
 
-    return Supervision.supervisor_id == user.id
+    return Supervision.supervisor_id == supervisor_id
 
 
 def supervises(user: User) -> ColumnElement[bool]:
@@ -243,11 +245,12 @@ def supervised_by(supervisor_id: int | BindParameter[int]) -> ColumnElement[bool
     ``supervises`` with the role check; this is its condition alone."""
     from kimdb.auth.models import Supervision
 
-    of_supervisor = Supervision.supervisor_id == supervisor_id
     organisations = select(Supervision.organisation_id).where(
-        of_supervisor, Supervision.organisation_id.is_not(None)
+        _scopes(supervisor_id), Supervision.organisation_id.is_not(None)
     )
-    teams = select(Supervision.team_id).where(of_supervisor, Supervision.team_id.is_not(None))
+    teams = select(Supervision.team_id).where(
+        _scopes(supervisor_id), Supervision.team_id.is_not(None)
+    )
     return or_(User.organisation_id.in_(organisations), User.team_id.in_(teams))
 
 
@@ -281,12 +284,12 @@ def supervised_organisation_ids(user: User) -> list[int]:
     if user.role is not Role.SUPERVISOR:
         return []
     whole = select(Supervision.organisation_id).where(
-        _scopes(user), Supervision.organisation_id.is_not(None)
+        _scopes(user.id), Supervision.organisation_id.is_not(None)
     )
     partly = (
         select(Team.organisation_id)
         .join(Supervision, Supervision.team_id == Team.id)
-        .where(_scopes(user))
+        .where(_scopes(user.id))
     )
     return sorted(set(db.session.scalars(whole.union(partly)).all()))
 

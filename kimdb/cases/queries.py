@@ -339,7 +339,7 @@ def median_entry_lags(
     postgresql = db.engine.dialect.name == "postgresql"
     rows = db.session.execute(
         _entry_lags_statement(postgresql),
-        {"user_ids": list(user_ids), "since": (day or today()) - dt.timedelta(days=days)},
+        {"user_ids": user_ids, "since": (day or today()) - dt.timedelta(days=days)},
     )
     counts: dict[int, dict[int, int]] = {}
     if postgresql:
